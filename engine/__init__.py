@@ -1,0 +1,1 @@
+"""The restoration library: video/image I/O, stages, pipeline. Never imports Django."""

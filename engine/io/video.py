@@ -1,0 +1,142 @@
+"""Streaming video decode and browser-playable encode (PyAV), with every audio track kept."""
+from __future__ import annotations
+
+import heapq
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterator
+
+import av
+import numpy as np
+
+from engine.errors import UnsupportedMedia
+
+# Audio codecs an mp4 can carry as they are; anything else is re-encoded to AAC.
+MP4_AUDIO_COPY = {"aac", "mp3", "alac"}
+
+
+def read_video_frames(path: str | Path) -> Iterator[np.ndarray]:
+    """Yield the frames of the first video stream as HxWx3 uint8 RGB, one at a time.
+
+    PyAV's `decode` feeds the final empty packet, so the decoder's last frames are kept.
+    """
+    try:
+        container = av.open(str(path))
+    except Exception:
+        raise UnsupportedMedia("The video could not be opened.") from None
+    with container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        try:
+            for frame in container.decode(stream):
+                yield frame.to_ndarray(format="rgb24")
+        except av.FFmpegError as exc:
+            raise UnsupportedMedia(f"The video stream is damaged: {exc}") from None
+
+
+class VideoEncoder:
+    """Write HxWx3 uint8 RGB frames to a video-only H.264 mp4 (yuv420p, faststart).
+
+    Odd sizes are padded by one replicated row/column, as yuv420p needs even sizes.
+    `crf` is x264's quality (lower is better; 0 is lossless).
+    """
+
+    def __init__(self, path: str | Path, *, fps: float, crf: int = 18, preset: str = "veryfast"):
+        self.path = str(path)
+        self.rate = Fraction(fps).limit_denominator(1001)
+        self.crf = crf
+        self.preset = preset
+        self._container = None
+        self._stream = None
+        self.frames_written = 0
+
+    def __enter__(self) -> "VideoEncoder":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close()
+
+    def _open(self, height: int, width: int) -> None:
+        self._container = av.open(self.path, mode="w", format="mp4", options={"movflags": "+faststart"})
+        stream = self._container.add_stream("libx264", rate=self.rate)
+        stream.width = width + width % 2
+        stream.height = height + height % 2
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"crf": str(self.crf), "preset": self.preset}
+        self._stream = stream
+
+    def write(self, rgb: np.ndarray) -> None:
+        if self._container is None:
+            self._open(*rgb.shape[:2])
+        pad_h, pad_w = self._stream.height - rgb.shape[0], self._stream.width - rgb.shape[1]
+        if pad_h or pad_w:
+            rgb = np.pad(rgb, ((0, pad_h), (0, pad_w), (0, 0)), mode="edge")
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        frame.pts = self.frames_written
+        frame.time_base = 1 / self.rate
+        self._container.mux(self._stream.encode(frame))
+        self.frames_written += 1
+
+    def close(self) -> None:
+        if self._container is None:
+            return
+        self._container.mux(self._stream.encode(None))
+        self._container.close()
+        self._container = None
+
+
+def mux_with_audio(video_path: str | Path, audio_source: str | Path, out_path: str | Path) -> None:
+    """Write `out_path`: the video stream of `video_path` plus every audio track of `audio_source`.
+
+    Audio is copied when mp4 can carry its codec, else re-encoded to AAC. Packets are interleaved
+    by time, so memory stays bounded whatever the length. The output gets faststart.
+    """
+    with av.open(str(video_path)) as video_in, av.open(str(audio_source)) as audio_in, av.open(
+        str(out_path), mode="w", format="mp4", options={"movflags": "+faststart"}
+    ) as out:
+        video_stream = video_in.streams.video[0]
+        sources = [_packets(video_in, {video_stream.index: out.add_stream_from_template(video_stream)})]
+        copied = {}
+        for track in audio_in.streams.audio:
+            if track.codec_context.name in MP4_AUDIO_COPY:
+                copied[track.index] = out.add_stream_from_template(track)
+            else:
+                encoder = out.add_stream("aac", rate=track.codec_context.sample_rate or 48000)
+                encoder.layout = _standard_layout(track.codec_context.layout.nb_channels)
+                encoder.format = "fltp"
+                sources.append(_encoded_audio(str(audio_source), track.index, encoder))
+        if copied:
+            sources.append(_packets(audio_in, copied))
+        for packet in heapq.merge(*sources, key=_packet_seconds):
+            out.mux(packet)
+
+
+def _packets(container, targets: dict):
+    """Copy the packets of the streams in `targets` (input index -> output stream)."""
+    wanted = [s for s in container.streams if s.index in targets]
+    for packet in container.demux(*wanted):
+        if packet.dts is None:  # the demuxer's final flush packet
+            continue
+        packet.stream = targets[packet.stream.index]
+        yield packet
+
+
+def _encoded_audio(path: str, index: int, encoder):
+    """Decode one audio track on its own container (so demuxing stays independent) and encode it."""
+    with av.open(path) as container:
+        track = container.streams[index]
+        for frame in container.decode(track):
+            frame.pts = None  # let the encoder number samples continuously
+            yield from encoder.encode(frame)
+        yield from encoder.encode(None)
+
+
+def _standard_layout(channels: int) -> str:
+    """A named layout for a channel count (PCM tracks often carry only "N channels")."""
+    return {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "5.0", 6: "5.1", 8: "7.1"}.get(channels, "stereo")
+
+
+def _packet_seconds(packet) -> float:
+    if packet.dts is None or packet.time_base is None:
+        return 0.0
+    return float(packet.dts * packet.time_base)

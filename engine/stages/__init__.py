@@ -1,0 +1,12 @@
+"""Restoration stages. Each stage is a dataclass of its parameters with `apply(frames) -> frames`.
+
+A stage takes and yields HxWx3 uint8 RGB frames as iterators, holding at most the window of
+neighbouring frames it needs, so memory does not grow with the length of a clip.
+"""
+from engine.stages.base import Stage, windowed
+from engine.stages.deflicker import Deflicker
+from engine.stages.denoise import TemporalDenoise
+
+STAGES: dict[str, type[Stage]] = {cls.name: cls for cls in (Deflicker, TemporalDenoise)}
+
+__all__ = ["Stage", "STAGES", "windowed", "Deflicker", "TemporalDenoise"]

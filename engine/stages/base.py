@@ -1,0 +1,52 @@
+"""The Stage interface and the sliding window temporal stages share."""
+from __future__ import annotations
+
+from collections import deque
+from typing import ClassVar, Iterable, Iterator, Sequence
+
+import numpy as np
+
+from engine.errors import RecipeError
+
+
+class Stage:
+    """A restoration step. Subclasses are dataclasses; their fields are the recipe's parameters."""
+
+    name: ClassVar[str]
+    # Neighbouring frames needed on each side (0 for a per-frame stage).
+    radius: int = 0
+
+    def validate(self) -> None:
+        """Raise RecipeError naming the bad parameter."""
+
+    def apply(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+        raise NotImplementedError
+
+    @staticmethod
+    def require(condition: bool, field: str, message: str) -> None:
+        if not condition:
+            raise RecipeError(f"{field}: {message}")
+
+
+def windowed(items: Iterable, radius: int) -> Iterator[tuple[Sequence, int]]:
+    """Yield (window, center) for each item: up to `radius` neighbours on each side, clipped at the ends.
+
+    Holds at most 2*radius+1 items at a time.
+    """
+    buffer: deque = deque()
+    center = 0  # index in the stream of the next item to yield
+    first = 0  # index in the stream of buffer[0]
+    for index, item in enumerate(items):
+        buffer.append(item)
+        while center + radius <= index:
+            yield list(buffer), center - first
+            center += 1
+            while center - first > radius:
+                buffer.popleft()
+                first += 1
+    while center < first + len(buffer):
+        yield list(buffer), center - first
+        center += 1
+        while center - first > radius and buffer:
+            buffer.popleft()
+            first += 1
