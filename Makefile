@@ -1,0 +1,22 @@
+# The two commands: `make run` (the whole site) and `make test` (the whole test suite).
+PYTHON ?= python3
+VENV := .venv
+PORT ?= 8000
+HOST ?= 127.0.0.1
+# The CPU build of torch: from a local wheel folder when the machine has one, else PyTorch's CPU index.
+TORCH_INDEX := $(if $(wildcard /opt/wheels/torch-2.13.0+cpu*),,--extra-index-url https://download.pytorch.org/whl/cpu)
+
+.PHONY: run test install
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet $(TORCH_INDEX) -r requirements-dev.txt
+	touch $@
+
+run: install
+	$(VENV)/bin/python scripts/run.py --host $(HOST) --port $(PORT)
+
+test: install
+	$(VENV)/bin/python -m pytest

@@ -1,0 +1,85 @@
+"""Demo content made offline from scikit-image's sample photos, so a new site is not empty."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from skimage import data
+
+from engine.io import probe, read_video_frames
+from engine.io.image import write_image
+from engine.pipeline import jpeg_preview
+from engine.synthetic import degrade, make_old_film
+from gallery.models import Item, item_file_path
+
+SAMPLE_CREDIT = "Sample photo shipped with scikit-image; degraded on purpose to look like old film."
+
+DEMO_ITEMS = [
+    {
+        "slug": "demo-astronaut-film", "kind": Item.Kind.FILM, "sample": "astronaut",
+        "title": "Portrait of an astronaut (demo film)", "title_zh": "宇航员肖像（演示影片）",
+        "description": "NASA portrait of Eileen Collins, turned into a flickering, scratched 12 fps clip.",
+        "description_zh": "NASA 拍摄的艾琳·柯林斯肖像，被处理成闪烁、带划痕的 12 帧/秒老片段。",
+        "date_text": "1992", "place": "Houston, USA", "creator": "NASA", "rights": "Public domain (NASA)",
+    },
+    {
+        "slug": "demo-rocket-film", "kind": Item.Kind.FILM, "sample": "rocket",
+        "title": "Rocket on the launch pad (demo film)", "title_zh": "发射台上的火箭（演示影片）",
+        "description": "A launch pad photo turned into a 16 fps clip with grain and exposure flicker.",
+        "description_zh": "一张发射台照片，被处理成带颗粒和曝光闪烁的 16 帧/秒片段。",
+        "date_text": "c. 2000s", "place": "", "creator": "", "rights": "Public domain",
+    },
+    {
+        "slug": "demo-cameraman-photo", "kind": Item.Kind.PHOTO, "sample": "camera",
+        "title": "The cameraman (demo photo)", "title_zh": "摄影师（演示照片）",
+        "description": "The classic test photograph, with grain, dust and a scratch added.",
+        "description_zh": "经典测试照片，加上了颗粒、灰尘和划痕。",
+        "date_text": "c. 1978", "place": "Cambridge, USA", "creator": "", "rights": "Free to use (scikit-image sample)",
+    },
+    {
+        "slug": "demo-coffee-photo", "kind": Item.Kind.PHOTO, "sample": "coffee",
+        "title": "A cup of coffee (demo photo)", "title_zh": "一杯咖啡（演示照片）",
+        "description": "A color photo faded to gray with grain, as an old print would be.",
+        "description_zh": "一张彩色照片，褪成带颗粒的灰度，像一张旧相片。",
+        "date_text": "2000s", "place": "", "creator": "Rachel Michetti", "rights": "CC0 (scikit-image sample)",
+    },
+]
+
+
+def _sample_rgb(name: str) -> np.ndarray:
+    image = getattr(data, name)()
+    if image.ndim == 2:
+        image = np.repeat(image[..., None], 3, axis=2)
+    return image[..., :3].astype(np.uint8)
+
+
+def seed_demo_items(stdout=None) -> int:
+    """Create the demo items that are missing; returns how many were made."""
+    made = 0
+    for spec in DEMO_ITEMS:
+        if Item.objects.filter(slug=spec["slug"]).exists():
+            continue
+        fields = {k: v for k, v in spec.items() if k != "sample"}
+        item = Item(credit_line=SAMPLE_CREDIT, source="scikit-image data." + spec["sample"], **fields)
+        folder = Path(settings.MEDIA_ROOT) / item_file_path(item, "")
+        folder.mkdir(parents=True, exist_ok=True)
+        photo = _sample_rgb(spec["sample"])
+        if item.kind == Item.Kind.FILM:
+            media = folder / "original.mp4"
+            fps = 12.0 if "astronaut" in spec["slug"] else 16.0
+            make_old_film(photo, media, seconds=3.0, fps=fps, size=(480, 360), seed=made)
+            poster = folder / "poster.jpg"
+            poster.write_bytes(jpeg_preview(next(iter(read_video_frames(media))), 480, quality=85))
+            item.poster.name = str(poster.relative_to(settings.MEDIA_ROOT))
+        else:
+            media = folder / "original.png"
+            write_image(media, degrade(photo, np.random.default_rng(made), flicker=0.0))
+        item.media.name = str(media.relative_to(settings.MEDIA_ROOT))
+        item.media_info = probe(media).as_dict()
+        item.full_clean()
+        item.save()
+        made += 1
+        if stdout is not None:
+            stdout.write(f"  demo item: {item.title}")
+    return made

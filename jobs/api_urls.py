@@ -1,0 +1,10 @@
+from django.urls import path
+
+from jobs import api
+
+urlpatterns = [
+    path("jobs/", api.JobListCreateApi.as_view(), name="api-jobs"),
+    path("jobs/<uuid:job_id>/", api.JobDetailApi.as_view(), name="api-job"),
+    path("jobs/<uuid:job_id>/cancel/", api.JobCancelApi.as_view(), name="api-job-cancel"),
+    path("recipes/", api.RecipeListApi.as_view(), name="api-recipes"),
+]

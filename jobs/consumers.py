@@ -1,0 +1,48 @@
+"""The websocket a job page listens on: the DB snapshot on connect, then live events."""
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.http import Http404
+
+from jobs.selectors import job_get_visible, job_snapshot
+
+# Close codes a client can tell apart (4000-4999 are free for applications).
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+
+
+class JobConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self):
+        user = self.scope.get("user")
+        # Accept first so the close code reaches the client (a refused handshake carries none).
+        await self.accept()
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        snapshot = await self._snapshot(user, self.scope["url_route"]["kwargs"]["job_id"])
+        if snapshot is None:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.group = f"job-{snapshot['id']}"
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.send_json({"type": "snapshot", "job": snapshot})
+
+    async def disconnect(self, code):
+        if getattr(self, "group", None):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive_json(self, content, **kwargs):
+        # Clients only listen; a "refresh" asks for the DB snapshot again (e.g. after a gap).
+        if content.get("type") == "refresh":
+            snapshot = await self._snapshot(self.scope["user"], self.scope["url_route"]["kwargs"]["job_id"])
+            if snapshot is not None:
+                await self.send_json({"type": "snapshot", "job": snapshot})
+
+    async def job_event(self, message):
+        await self.send_json({"type": "event", "job": message["payload"]})
+
+    @database_sync_to_async
+    def _snapshot(self, user, job_id):
+        try:
+            return job_snapshot(job_get_visible(user=user, job_id=job_id))
+        except Http404:
+            return None

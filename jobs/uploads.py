@@ -1,0 +1,65 @@
+"""Checking an uploaded file by decoding it, and storing it under a server-made name."""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from engine.errors import UnsupportedMedia
+from engine.io import probe
+from engine.io.image import read_image, write_image
+from engine.io.probe import MediaInfo
+from restoration_site.errors import ApplicationError
+
+# Container -> the suffix a stored copy gets; images are re-encoded to PNG (drops EXIF/GPS).
+VIDEO_SUFFIX = {"mov": ".mp4", "matroska": ".mkv", "avi": ".avi"}
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def spool_upload(upload) -> Path:
+    """Copy an uploaded file to a private temporary file, refusing it past UPLOAD_MAX_BYTES."""
+    if upload.size is not None and upload.size > settings.UPLOAD_MAX_BYTES:
+        raise ApplicationError(_("The file is %(size)s; the limit is %(limit)s.") % {
+            "size": _megabytes(upload.size), "limit": _megabytes(settings.UPLOAD_MAX_BYTES)})
+    spool_dir = Path(settings.MEDIA_ROOT) / "tmp"
+    spool_dir.mkdir(parents=True, exist_ok=True)
+    handle = tempfile.NamedTemporaryFile(dir=spool_dir, prefix="upload-", delete=False)
+    with handle:
+        for chunk in upload.chunks():
+            handle.write(chunk)
+    return Path(handle.name)
+
+
+def inspect_media(path: Path) -> MediaInfo:
+    """Decode `path` and check it against the caps; ApplicationError says what is wrong."""
+    try:
+        info = probe(path, max_pixels=settings.UPLOAD_MAX_PIXELS)
+    except UnsupportedMedia as exc:
+        raise ApplicationError(_("This file cannot be used: %(reason)s Allowed: PNG, JPEG, TIFF or WebP images; "
+                                 "MP4, MOV, MKV, WebM or AVI videos.") % {"reason": _(str(exc))}) from None
+    if info.kind == "video":
+        if info.pixels > settings.UPLOAD_MAX_VIDEO_PIXELS:
+            raise ApplicationError(_("The video is %(w)dx%(h)d; at most %(max)s pixels per frame are allowed.") % {
+                "w": info.width, "h": info.height, "max": f"{settings.UPLOAD_MAX_VIDEO_PIXELS:,}"})
+        if info.duration > settings.UPLOAD_MAX_SECONDS:
+            raise ApplicationError(_("The video lasts %(d).0f s; at most %(max).0f s are allowed.") % {
+                "d": info.duration, "max": settings.UPLOAD_MAX_SECONDS})
+    return info
+
+
+def store_media(path: Path, info: MediaInfo, destination: Path) -> Path:
+    """Store a checked file at `destination` (no suffix): images re-encoded to PNG, videos copied."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    if info.kind == "image":
+        stored = destination.with_suffix(".png")
+        write_image(stored, read_image(path))
+    else:
+        stored = destination.with_suffix(VIDEO_SUFFIX.get(info.format, ".mp4"))
+        shutil.copyfile(path, stored)
+    return stored

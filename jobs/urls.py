@@ -1,0 +1,14 @@
+from django.urls import path
+
+from jobs import views
+
+app_name = "jobs"
+urlpatterns = [
+    path("", views.job_list, name="list"),
+    path("new/", views.job_new, name="new"),
+    path("new/item/<int:item_id>/", views.job_new_for_item, name="new_for_item"),
+    path("<uuid:job_id>/", views.job_detail, name="detail"),
+    path("<uuid:job_id>/cancel/", views.job_cancel, name="cancel"),
+    path("<uuid:job_id>/result/", views.job_result, name="result"),
+    path("<uuid:job_id>/source/", views.job_source, name="source"),
+]

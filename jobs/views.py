@@ -1,0 +1,103 @@
+"""Thin HTML views for jobs; the rules live in services and selectors."""
+from django.contrib import messages
+from django.http import Http404
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from gallery.models import Item
+from jobs import services
+from jobs.forms import JobForm, RecipeForm
+from jobs.selectors import job_get_visible, job_snapshot, jobs_visible_to
+from restoration_site.errors import ApplicationError
+from restoration_site.http import media_file_response
+
+
+@login_required
+@require_GET
+def job_list(request):
+    jobs = jobs_visible_to(request.user).filter(owner=request.user)[:100]
+    return render(request, "jobs/list.html", {"jobs": jobs})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def job_new(request):
+    form = JobForm(request.POST or None, request.FILES or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                job = services.job_create_from_upload(
+                    owner=request.user, upload=form.cleaned_data["file"], recipe_name=form.cleaned_data["recipe"])
+                return redirect("jobs:detail", job_id=job.id)
+            except ApplicationError as exc:
+                form.add_error("file", exc.message)
+        status = 400
+    return render(request, "jobs/new.html", {"form": form}, status=status)
+
+
+@login_required
+@require_POST
+def job_new_for_item(request, item_id: int):
+    item = get_object_or_404(Item, pk=item_id)
+    form = RecipeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a recipe."))
+        return redirect(item)
+    try:
+        job = services.job_create_for_item(owner=request.user, item=item, recipe_name=form.cleaned_data["recipe"])
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect(item)
+    return redirect("jobs:detail", job_id=job.id)
+
+
+def _page_labels() -> dict:
+    """Words the job page's script shows, in the request's language."""
+    return {
+        "frame": _("frame"), "eta": _("about %s left"), "fps": _("frames/s"), "live": _("live"),
+        "reconnecting": _("reconnecting…"), "forbidden": _("You cannot watch this job."),
+        "download": _("Download the result"), "finish": _("Writing the file and its audio"),
+        "cancelling": _("Stopping…"), "queued_note": _("Waiting for a worker"),
+    }
+
+
+@login_required
+@require_GET
+def job_detail(request, job_id):
+    job = job_get_visible(user=request.user, job_id=job_id)
+    return render(request, "jobs/detail.html", {"job": job, "snapshot": job_snapshot(job), "labels": _page_labels()})
+
+
+@login_required
+@require_POST
+def job_cancel(request, job_id):
+    job = job_get_visible(user=request.user, job_id=job_id)
+    try:
+        services.job_cancel(job=job)
+        messages.info(request, _("Cancel requested."))
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    return redirect("jobs:detail", job_id=job.id)
+
+
+@login_required
+@require_GET
+def job_result(request, job_id):
+    job = job_get_visible(user=request.user, job_id=job_id)
+    if not job.result:
+        raise Http404(_("This job has no result yet."))
+    suffix = job.result.name.rsplit(".", 1)[-1]
+    download = request.GET.get("download") == "1"
+    return media_file_response(request, job.result.path, download_name=f"restored-{job.id}.{suffix}",
+                               as_attachment=download)
+
+
+@login_required
+@require_GET
+def job_source(request, job_id):
+    job = job_get_visible(user=request.user, job_id=job_id)
+    suffix = job.source.name.rsplit(".", 1)[-1]
+    return media_file_response(request, job.source.path, download_name=f"source-{job.id}.{suffix}")

@@ -1,0 +1,3 @@
+from restoration_site.celery import app as celery_app
+
+__all__ = ["celery_app"]

@@ -1,0 +1,22 @@
+"""Test settings: the real settings with fast password hashing and a private media folder.
+
+Unit tests use the in-memory channel layer; the integration tests start real processes with
+the real settings (see tests/integration).
+"""
+import tempfile
+from pathlib import Path
+
+from restoration_site.settings import *  # noqa: F401,F403
+from restoration_site.settings import BASE_DIR, DATABASES
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="restoration-test-media-"))
+CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not memory, so that the integration tests' worker and web processes share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test-db.sqlite3")}
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"job_launch": "1000/hour"}}  # noqa: F405
