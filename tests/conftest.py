@@ -1,0 +1,75 @@
+"""Shared fixtures: users, logged-in clients, and real media files made with PyAV in a second."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import data
+
+from engine.synthetic import make_old_film, pan_frames, write_clip
+
+
+@pytest.fixture
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.MEDIA_ROOT.mkdir()
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def make_user(db):
+    from django.contrib.auth import get_user_model
+
+    def make(username: str = "alice", **extra):
+        return get_user_model().objects.create_user(username=username, password="pw-for-tests-1", **extra)
+
+    return make
+
+
+@pytest.fixture
+def owner(make_user):
+    return make_user("owner")
+
+
+@pytest.fixture
+def stranger(make_user):
+    return make_user("stranger")
+
+
+@pytest.fixture
+def owner_client(client, owner):
+    client.force_login(owner)
+    return client
+
+
+@pytest.fixture(scope="session")
+def film_clip(tmp_path_factory) -> Path:
+    """A 24-frame, 12 fps, 320x240 degraded clip with an AAC tone track."""
+    path = tmp_path_factory.mktemp("clips") / "film.mp4"
+    make_old_film(data.astronaut(), path, seconds=2.0, fps=12.0, size=(320, 240), seed=1)
+    return path
+
+
+@pytest.fixture(scope="session")
+def pcm_clip(tmp_path_factory) -> Path:
+    """A 10-frame MKV whose audio is PCM (mp4 cannot carry it as is: it must be re-encoded)."""
+    path = tmp_path_factory.mktemp("clips") / "pcm.mkv"
+    write_clip(path, pan_frames(data.coffee(), count=10, size=(160, 120)), fps=16, audio_seconds=10 / 16,
+               audio_codec="pcm_s16le")
+    return path
+
+
+def png_bytes(rgb: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def noisy_png() -> bytes:
+    rng = np.random.default_rng(0)
+    photo = data.astronaut()[::4, ::4]
+    return png_bytes(np.clip(photo + rng.normal(0, 20, photo.shape), 0, 255).astype(np.uint8))

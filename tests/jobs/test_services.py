@@ -1,0 +1,150 @@
+from pathlib import Path
+from unittest import mock
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+
+from engine.io import probe
+from jobs import services
+from jobs.models import Job, JobState
+from restoration_site.errors import ApplicationError
+from tests.jobs.factories import job_for, upload_of
+
+
+def stored_files(media_root: Path) -> list[Path]:
+    return [p for p in media_root.rglob("*") if p.is_file()]
+
+
+@pytest.fixture
+def no_events():
+    with mock.patch("jobs.services.send_job_event") as send:
+        yield send
+
+
+def test_upload_is_stored_under_a_server_name_and_queued_after_commit(owner, film_clip, media_root,
+                                                                      django_capture_on_commit_callbacks):
+    with mock.patch("jobs.tasks.run_job.apply_async") as enqueue:
+        with django_capture_on_commit_callbacks(execute=True):
+            job = services.job_create_from_upload(
+                owner=owner, upload=upload_of(film_clip, "../../etc/passwd.mp4"), recipe_name="film-default")
+    enqueue.assert_called_once_with(args=[str(job.id)], queue="cpu")
+    assert job.state == JobState.QUEUED and job.kind == "video"
+    assert job.source.name == f"jobs/{job.id}/source.mp4"
+    assert job.source_name == "passwd.mp4"  # only the base name is kept, and only for display
+    assert job.source_info["frame_count"] == 24
+    assert [s["stage"] for s in job.recipe["stages"]] == ["deflicker", "denoise"]
+    assert stored_files(media_root) == [media_root / job.source.name]
+
+
+def test_image_uploads_are_reencoded_without_metadata(owner, media_root, tmp_path):
+    path = tmp_path / "photo.jpg"
+    exif = Image.Exif()
+    exif[0x010F] = "Camera maker"
+    exif[0x8825] = {1: "N", 2: (39.0, 54.0, 0.0)}  # GPS latitude
+    Image.new("RGB", (64, 48), (120, 90, 60)).save(path, format="JPEG", exif=exif)
+    with Image.open(path) as original:
+        assert original.getexif().get_ifd(0x8825)
+    job = services.job_create_from_upload(owner=owner, upload=upload_of(path), recipe_name="film-default")
+    assert job.source.name.endswith("source.png") and job.kind == "image"
+    with Image.open(job.source.path) as stored:
+        assert not stored.getexif()
+        assert stored.size == (64, 48)
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "empty"),
+    (b"#!/bin/sh\nrm -rf /\n", "not an image or video"),
+    (b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>", "not an image or video"),
+])
+def test_bad_uploads_are_refused_with_a_message_and_nothing_kept(owner, media_root, content, message):
+    with pytest.raises(ApplicationError, match=message):
+        services.job_create_from_upload(
+            owner=owner, upload=SimpleUploadedFile("clip.mp4", content), recipe_name="film-default")
+    assert Job.objects.count() == 0
+    assert stored_files(media_root) == []
+
+
+def test_caps_on_bytes_duration_and_frame_size(owner, film_clip, media_root, settings):
+    settings.UPLOAD_MAX_BYTES = 1000
+    with pytest.raises(ApplicationError, match="the limit is"):
+        job_for(owner, film_clip)
+    settings.UPLOAD_MAX_BYTES = 10**9
+    settings.UPLOAD_MAX_SECONDS = 1
+    with pytest.raises(ApplicationError, match="at most 1 s"):
+        job_for(owner, film_clip)
+    settings.UPLOAD_MAX_SECONDS = 60
+    settings.UPLOAD_MAX_VIDEO_PIXELS = 320 * 200
+    with pytest.raises(ApplicationError, match="320x240"):
+        job_for(owner, film_clip)
+    assert Job.objects.count() == 0 and stored_files(media_root) == []
+
+
+def test_unknown_recipe_is_refused_before_anything_is_stored(owner, film_clip, media_root):
+    with pytest.raises(ApplicationError, match="Unknown recipe"):
+        job_for(owner, film_clip, recipe="film-1890")
+    assert stored_files(media_root) == []
+
+
+def test_run_restores_the_video_and_records_progress(owner, film_clip, media_root, no_events):
+    job = job_for(owner, film_clip, recipe="film-default")
+    services.job_run(job_id=job.id, worker="w1")
+    job.refresh_from_db()
+    assert job.state == JobState.SUCCEEDED, job.error
+    assert (job.worker, job.attempts) == ("w1", 1)
+    assert job.started_at <= job.finished_at
+    assert job.progress["frame"] == 24 and job.progress["fraction"] == 1.0
+    assert job.preview.startswith("data:image/jpeg;base64,")
+    info = probe(job.result.path)
+    assert (info.frame_count, info.audio_codecs) == (24, ["aac"])
+    states = [call.args[1]["state"] for call in no_events.call_args_list]
+    assert states[0] == "running" and states[-1] == "succeeded"
+    assert len(states) >= 4
+
+
+def test_a_job_is_run_once_only(owner, film_clip, media_root, no_events):
+    job = job_for(owner, film_clip)
+    assert services.job_run(job_id=job.id) is not None
+    assert services.job_run(job_id=job.id) is None
+    job.refresh_from_db()
+    assert job.attempts == 1
+
+
+def test_cancel_a_queued_job_means_it_never_runs(owner, film_clip, media_root, no_events):
+    job = job_for(owner, film_clip)
+    services.job_cancel(job=job)
+    assert job.state == JobState.CANCELLED
+    assert services.job_run(job_id=job.id) is None
+    with pytest.raises(ApplicationError, match="already finished"):
+        services.job_cancel(job=job)
+
+
+def test_cancel_a_running_job_stops_it_between_frames(owner, film_clip, media_root, no_events):
+    job = job_for(owner, film_clip)
+    real_should_cancel = services.JobProgress.should_cancel
+    polls = []
+
+    def user_cancels_at_frame_three(self):
+        polls.append(1)
+        if len(polls) == 3:
+            services.job_cancel(job=Job.objects.get(pk=self.job.pk))  # what the cancel button does
+        return real_should_cancel(self)
+
+    with mock.patch.object(services.JobProgress, "should_cancel", user_cancels_at_frame_three), \
+            mock.patch.object(services.JobProgress, "CANCEL_POLL_SECONDS", 0):
+        services.job_run(job_id=job.id)
+    job.refresh_from_db()
+    assert job.state == JobState.CANCELLED
+    assert len(polls) == 3
+    assert not job.result and not (Path(job.source.path).parent / "result.mp4").exists()
+
+
+def test_a_damaged_source_fails_the_job_with_a_reason(owner, film_clip, media_root, no_events):
+    job = job_for(owner, film_clip)
+    data = Path(job.source.path).read_bytes()
+    Path(job.source.path).write_bytes(data[: len(data) // 3])
+    services.job_run(job_id=job.id)
+    job.refresh_from_db()
+    assert job.state == JobState.FAILED
+    assert job.error
+    assert not job.result
