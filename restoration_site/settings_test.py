@@ -9,7 +9,9 @@ from pathlib import Path
 from restoration_site.settings import *  # noqa: F401,F403
 from restoration_site.settings import BASE_DIR, DATABASES
 
-PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# MD5 is fast for unit tests; PBKDF2 stays known so that the integration tests' real processes
+# (which use the real settings) can check passwords made here.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", "django.contrib.auth.hashers.PBKDF2PasswordHasher"]
 MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="restoration-test-media-"))
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 STORAGES = {

@@ -9,6 +9,16 @@ from tests.jobs.factories import job_for
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(autouse=True)
+async def close_thread_connections():
+    """Consumers reach the DB from asgiref's worker thread: close that thread's connection too,
+    or PostgreSQL refuses to drop the test database at the end."""
+    yield
+    from django.db import connections
+
+    await database_sync_to_async(connections.close_all)()
+
+
 def communicator(job_id, session_cookie=None):
     headers = [(b"origin", b"http://127.0.0.1")]
     if session_cookie:

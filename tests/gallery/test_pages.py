@@ -1,0 +1,55 @@
+from unittest import mock
+
+import pytest
+
+from gallery.demo import DEMO_ITEMS, seed_demo_items
+from gallery.models import Item
+from jobs.models import Job
+
+
+@pytest.fixture
+def demo(db, media_root):
+    seed_demo_items()
+    return Item.objects.all()
+
+
+def test_demo_content_fills_the_home_page(client, demo):
+    assert demo.count() == len(DEMO_ITEMS)
+    page = client.get("/").content.decode()
+    for spec in DEMO_ITEMS:
+        assert spec["title"] in page
+    film = Item.objects.get(slug="demo-astronaut-film")
+    assert film.media_info["kind"] == "video" and film.media_info["fps"] == 12.0
+    assert film.media_info["audio_codecs"] == ["aac"]
+    assert seed_demo_items() == 0  # a second run adds nothing
+
+
+def test_chinese_titles_when_the_language_is_chinese(client, demo):
+    page = client.get("/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "宇航员肖像（演示影片）" in page
+
+
+def test_item_page_shows_provenance_and_plays_the_film(client, demo):
+    page = client.get("/items/demo-astronaut-film/").content.decode()
+    assert "<video" in page and "NASA" in page and "Public domain" in page
+    media = client.get("/items/demo-astronaut-film/media/")
+    assert media.status_code == 200 and media["Content-Type"] == "video/mp4"
+    assert client.get("/items/demo-astronaut-film/secrets/").status_code == 404
+
+
+def test_restore_this_launches_a_job_for_a_signed_in_user(owner_client, demo):
+    item = Item.objects.get(slug="demo-cameraman-photo")
+    with mock.patch("jobs.tasks.run_job.apply_async"), mock.patch("jobs.services.send_job_event"):
+        response = owner_client.post(f"/jobs/new/item/{item.id}/", {"recipe": "film-default"})
+    job = Job.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/jobs/{job.id}/"
+    assert job.item == item and job.kind == "image"
+    page = owner_client.get(response["Location"]).content.decode()
+    assert "job-progress" in page and item.title in page
+
+
+def test_restore_this_asks_anonymous_visitors_to_log_in(client, demo):
+    item = Item.objects.first()
+    assert "Log in to restore" in client.get(item.get_absolute_url()).content.decode()
+    assert client.post(f"/jobs/new/item/{item.id}/", {"recipe": "film-default"}).status_code == 302
+    assert not Job.objects.exists()

@@ -1,0 +1,76 @@
+"""Real processes for integration tests: a private Redis, a Celery worker and daphne, sharing the test DB."""
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+from django.db import connection
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+import services  # noqa: E402
+
+
+@dataclass
+class Site:
+    url: str
+    env: dict
+    logs: Path
+
+    def make_user(self, username: str, password: str = "pw-for-integration-1"):
+        from django.contrib.auth import get_user_model
+        from django.contrib.auth.hashers import make_password
+
+        # PBKDF2: the hasher the real settings of the web process know.
+        return get_user_model().objects.create(username=username, password=make_password(password, hasher="pbkdf2_sha256"))
+
+    def login(self, username: str, password: str = "pw-for-integration-1") -> requests.Session:
+        session = requests.Session()
+        session.get(f"{self.url}/accounts/login/", timeout=10)
+        response = session.post(f"{self.url}/accounts/login/", timeout=10, data={
+            "username": username, "password": password, "csrfmiddlewaretoken": session.cookies["csrftoken"]})
+        assert response.url.rstrip("/") == self.url, "login failed"
+        session.headers.update({"X-CSRFToken": session.cookies["csrftoken"], "Referer": self.url + "/"})
+        return session
+
+    def dump_logs(self) -> str:
+        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in sorted(self.logs.iterdir()))
+
+
+def test_database_url() -> str:
+    settings = connection.settings_dict
+    if settings["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{settings['NAME']}"
+    user = settings.get("USER") or "postgres"
+    return f"postgres://{user}@{settings.get('HOST') or '127.0.0.1'}:{settings.get('PORT') or 5432}/{settings['NAME']}"
+
+
+@pytest.fixture
+def site(transactional_db, settings, tmp_path):
+    """Redis + Celery worker + daphne, all real, on free loopback ports."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    media = tmp_path / "media"
+    settings.MEDIA_ROOT = media
+    redis_port, web_port = services.free_port(), services.free_port()
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    env.update(DJANGO_SETTINGS_MODULE="restoration_site.settings", DATABASE_URL=test_database_url(),
+               REDIS_URL=f"redis://127.0.0.1:{redis_port}/0", MEDIA_ROOT=str(media), DEBUG="1",
+               PYTHONUNBUFFERED="1")
+    processes = []
+    site = Site(url=f"http://127.0.0.1:{web_port}", env=env, logs=logs)
+    try:
+        processes.append(services.start_redis(redis_port, tmp_path / "redis", log=open(logs / "redis.log", "wb")))
+        worker = services.start_worker(env, log=open(logs / "worker.log", "wb"))
+        processes.append(worker)
+        processes.append(services.start_web(env, "127.0.0.1", web_port, log=open(logs / "web.log", "wb")))
+        services.wait_until(lambda: services.worker_ready(env), timeout=60, what="The Celery worker", process=worker)
+        yield site
+    except BaseException:
+        print(site.dump_logs())
+        raise
+    finally:
+        services.stop(list(reversed(processes)))

@@ -1,0 +1,24 @@
+from unittest import mock
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from jobs.models import Job
+from tests.jobs.factories import upload_of
+
+
+def test_upload_form_launches_a_job_and_shows_its_page(owner_client, film_clip, media_root):
+    with mock.patch("jobs.tasks.run_job.apply_async"):
+        response = owner_client.post("/jobs/new/", {"file": upload_of(film_clip), "recipe": "film-default"})
+    job = Job.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/jobs/{job.id}/"
+    page = owner_client.get(f"/jobs/{job.id}/").content.decode()
+    assert f"/ws/jobs/{job.id}/" in page and "<progress" in page
+    assert job.source_name in owner_client.get("/jobs/").content.decode()
+
+
+def test_upload_form_shows_the_reason_for_a_bad_file(owner_client, media_root):
+    response = owner_client.post("/jobs/new/", {"file": SimpleUploadedFile("old.avi", b"RIFF....AVI junk"),
+                                                "recipe": "film-default"})
+    assert response.status_code == 400
+    assert "not an image or video" in response.content.decode()
+    assert not Job.objects.exists()
