@@ -1,0 +1,63 @@
+"""The job page in a real browser (Chromium through Playwright) against the real site."""
+import shutil
+
+import pytest
+from skimage import data
+
+from engine.synthetic import make_old_film
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on PATH (apt-get install chromium)")
+
+FRAMES = 144
+
+
+@pytest.fixture
+def clip(tmp_path):
+    path = tmp_path / "street.mp4"
+    make_old_film(data.rocket(), path, seconds=FRAMES / 12, fps=12.0, size=(320, 240), seed=3)
+    return path
+
+
+@pytest.fixture
+def viewer(site):
+    # Made before the browser starts: Playwright's event loop would make the ORM refuse sync calls.
+    return site.make_user("viewer")
+
+
+@pytest.fixture
+def page():
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM)
+        context = browser.new_context(viewport={"width": 390, "height": 844})  # a phone
+        yield context.new_page()
+        browser.close()
+
+
+def test_upload_watch_live_progress_reload_and_play_the_result(site, viewer, clip, page):
+    page.goto(f"{site.url}/accounts/login/")
+    page.fill("#id_username", "viewer")
+    page.fill("#id_password", "pw-for-integration-1")
+    page.click("main button[type=submit]")
+    page.goto(f"{site.url}/jobs/new/")
+    page.set_input_files("#id_file", str(clip))
+    page.select_option("#id_recipe", "film-default")
+    page.click("main form button[type=submit]")
+    page.wait_for_url("**/jobs/*-*/")
+
+    # Live progress: the bar moves while the worker runs, with frame counts in the text.
+    page.wait_for_function("(() => { const v = document.getElementById('job-progress').value; return v > 0 && v < 1; })()",
+                           timeout=120_000)
+    assert f"/ {FRAMES}" in page.text_content("#job-detail")
+    assert page.is_visible("#job-preview")
+
+    # A reload shows the state from the database and goes on live.
+    page.reload()
+    page.wait_for_selector("#job-result-media", timeout=180_000)
+    assert page.text_content("#job-state") == "Succeeded"
+    assert page.is_hidden("#job-cancel")
+    page.wait_for_function("document.getElementById('job-result-media').readyState >= 1", timeout=30_000)
+    duration = page.evaluate("document.getElementById('job-result-media').duration")
+    assert duration == pytest.approx(FRAMES / 12, abs=0.2)
+    assert page.evaluate("document.getElementById('job-result-media').error") is None
