@@ -1,6 +1,7 @@
 """Run a recipe over an image or a video, streaming frames, with progress events and cancel."""
 from __future__ import annotations
 
+import itertools
 import shutil
 import tempfile
 import time
@@ -11,6 +12,7 @@ from typing import Callable, Iterable, Iterator
 import cv2
 import numpy as np
 
+from engine.checkpoint import ChunkStore
 from engine.errors import Cancelled, EngineError
 from engine.io import VideoEncoder, mux_with_audio, probe, read_image, read_video_frames, write_image
 from engine.io.probe import MediaInfo
@@ -21,7 +23,9 @@ from engine.recipes import Recipe
 class ProgressEvent:
     """What the pipeline reports while it runs. `preview` is a small JPEG of the latest output frame."""
 
-    phase: str  # "restore" while frames flow, "finish" while the audio is muxed, "done" at the end
+    # "restore" while frames flow, "encode" while chunks become the mp4, "finish" while the audio
+    # is muxed, "done" at the end
+    phase: str
     stages: list[str]
     frame: int
     total: int
@@ -53,32 +57,35 @@ class Pipeline:
     windows the temporal stages need are held in memory, whatever the clip's length."""
 
     def __init__(self, recipe: Recipe, *, progress_interval: float = 0.5, preview_interval: float = 2.0,
-                 preview_width: int = 320, crf: int = 18):
+                 preview_width: int = 320, crf: int = 18, chunk_frames: int = 120):
         self.recipe = recipe
+        self.chunk_frames = chunk_frames
         self.progress_interval = progress_interval
         self.preview_interval = preview_interval
         self.preview_width = preview_width
         self.crf = crf
 
-    def run(self, source: str | Path, output: str | Path, *,
+    def run(self, source: str | Path, output: str | Path, *, checkpoint_dir: str | Path | None = None,
             on_event: Callable[[ProgressEvent], None] | None = None,
             should_cancel: Callable[[], bool] | None = None) -> RunResult:
         """Restore `source` into `output` (an mp4 for video, an image format for stills).
 
-        `should_cancel` is polled between frames; when it returns True, Cancelled is raised and
-        no output is left behind.
+        With `checkpoint_dir`, restored video frames are kept there in lossless chunks of
+        `chunk_frames`; running again with the same folder resumes after the last whole chunk and
+        gives the same frames as an uninterrupted run. The chunks are removed once `output` is
+        written. `should_cancel` is polled between frames; when it returns True, Cancelled is
+        raised and no output is left behind (the checkpoint stays, for a later resume).
         """
         started = time.monotonic()
         info = probe(source)
         output = Path(output)
         reporter = _Reporter(self, [s.name for s in self.recipe.stages], info.frame_count, on_event, started)
-        frames = read_video_frames(source) if info.kind == "video" else iter([read_image(source)])
-        restored = self._stream(frames, reporter, should_cancel or (lambda: False))
+        should_cancel = should_cancel or (lambda: False)
         try:
             if info.kind == "video":
-                count = self._write_video(restored, info, source, output, reporter)
+                count = self._run_video(info, source, output, reporter, should_cancel, checkpoint_dir)
             else:
-                write_image(output, next(restored))
+                write_image(output, next(self._restore(iter([read_image(source)]), 0, reporter, should_cancel)))
                 count = 1
         except BaseException:
             output.unlink(missing_ok=True)
@@ -86,24 +93,54 @@ class Pipeline:
         reporter.finish(count)
         return RunResult(output=output, kind=info.kind, frames=count, seconds=time.monotonic() - started, source=info)
 
-    def _stream(self, frames: Iterable[np.ndarray], reporter: "_Reporter", should_cancel) -> Iterator[np.ndarray]:
+    @property
+    def context_frames(self) -> int:
+        """Input frames before an output frame that can change it: the sum of the stages' radii."""
+        return sum(stage.radius for stage in self.recipe.stages)
+
+    def _restore(self, frames: Iterable[np.ndarray], first_index: int, reporter: "_Reporter",
+                 should_cancel) -> Iterator[np.ndarray]:
+        """Chain the stages over `frames` (whose first has index `first_index` in the clip)."""
         for stage in self.recipe.stages:
             frames = stage.apply(frames)
-        for index, frame in enumerate(frames, start=1):
+        for index, frame in enumerate(frames, start=first_index + 1):
             if should_cancel():
                 raise Cancelled("The job was cancelled.")
             reporter.frame_done(index, frame)
             yield frame
 
-    def _write_video(self, restored, info: MediaInfo, source, output: Path, reporter) -> int:
+    def _run_video(self, info: MediaInfo, source, output: Path, reporter, should_cancel, checkpoint_dir) -> int:
+        if checkpoint_dir is None:
+            restored = self._restore(read_video_frames(source), 0, reporter, should_cancel)
+            return self._encode(restored, info, source, output, reporter, total=None)
+        store = ChunkStore(checkpoint_dir, source_sha256=info.sha256, recipe=self.recipe.as_dict(),
+                           chunk_frames=self.chunk_frames, fps=info.fps)
+        if not store.complete:
+            done = store.finished_chunks() * self.chunk_frames
+            # Restart decoding early enough that every kept frame saw its full temporal context.
+            start = max(0, done - self.context_frames)
+            restored = self._restore(read_video_frames(source, start), start, reporter, should_cancel)
+            store.write(itertools.islice(restored, done - start, None), store.finished_chunks())
+        count = self._encode(store.read(), info, source, output, reporter, total=store.total_frames,
+                             should_cancel=should_cancel)
+        store.remove()
+        return count
+
+    def _encode(self, frames: Iterable[np.ndarray], info: MediaInfo, source, output: Path, reporter, *,
+                total: int | None, should_cancel=None) -> int:
+        """Encode frames to a browser-playable mp4 and add the source's audio tracks."""
         with tempfile.TemporaryDirectory(prefix="engine-", dir=output.parent) as work:
             video_only = Path(work) / "video.mp4"
             with VideoEncoder(video_only, fps=info.fps, crf=self.crf) as encoder:
-                for frame in restored:
+                for frame in frames:
+                    if should_cancel is not None and should_cancel():
+                        raise Cancelled("The job was cancelled.")
                     encoder.write(frame)
+                    if total:
+                        reporter.phase_progress("encode", encoder.frames_written, total)
             if encoder.frames_written == 0:
                 raise EngineError("The video has no frames.")
-            reporter.phase(encoder.frames_written, "finish")
+            reporter.phase_progress("finish", encoder.frames_written, encoder.frames_written)
             if info.has_audio:
                 mux_with_audio(video_only, source, output)
             else:
@@ -140,9 +177,15 @@ class _Reporter:
         eta = (total - index) / fps if fps > 0 else None
         self.on_event(ProgressEvent("restore", self.stages, index, total, fps, eta, preview))
 
-    def phase(self, frames: int, name: str) -> None:
-        if self.on_event is not None:
-            self.on_event(ProgressEvent(name, self.stages, frames, frames, eta_seconds=None))
+    def phase_progress(self, name: str, done: int, total: int) -> None:
+        """Progress of a phase after restoring (encoding from chunks, muxing audio); throttled too."""
+        if self.on_event is None:
+            return
+        now = time.monotonic()
+        if now - self.last_event < self.pipeline.progress_interval and done < total and name == "encode":
+            return
+        self.last_event = now
+        self.on_event(ProgressEvent(name, self.stages, done, total, eta_seconds=None))
 
     def finish(self, frames: int) -> None:
         if self.on_event is not None:

@@ -15,10 +15,11 @@ from engine.errors import UnsupportedMedia
 MP4_AUDIO_COPY = {"aac", "mp3", "alac"}
 
 
-def read_video_frames(path: str | Path) -> Iterator[np.ndarray]:
-    """Yield the frames of the first video stream as HxWx3 uint8 RGB, one at a time.
+def read_video_frames(path: str | Path, start: int = 0) -> Iterator[np.ndarray]:
+    """Yield the frames of the first video stream as HxWx3 uint8 RGB, one at a time, from index `start`.
 
-    PyAV's `decode` feeds the final empty packet, so the decoder's last frames are kept.
+    Frames before `start` are decoded (so the index is exact) but not converted. PyAV's `decode`
+    feeds the final empty packet, so the decoder's last frames are kept.
     """
     try:
         container = av.open(str(path))
@@ -28,8 +29,9 @@ def read_video_frames(path: str | Path) -> Iterator[np.ndarray]:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         try:
-            for frame in container.decode(stream):
-                yield frame.to_ndarray(format="rgb24")
+            for index, frame in enumerate(container.decode(stream)):
+                if index >= start:
+                    yield frame.to_ndarray(format="rgb24")
         except av.FFmpegError as exc:
             raise UnsupportedMedia(f"The video stream is damaged: {exc}") from None
 

@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from engine.errors import RecipeError
 from engine.stages import STAGES, Stage
 
@@ -26,23 +28,31 @@ class Recipe:
         }
 
 
+RECIPE_SUFFIXES = (".json", ".yaml", ".yml")
+
+
 def preset_names() -> list[str]:
-    return sorted(p.stem for p in PRESETS_DIR.glob("*.json"))
+    return sorted(p.stem for p in PRESETS_DIR.iterdir() if p.suffix in RECIPE_SUFFIXES)
 
 
 def load_recipe(name_or_path: str) -> Recipe:
-    """A preset by name, or a JSON file by path."""
+    """A preset by name, or a JSON or YAML file by path."""
     path = Path(name_or_path)
-    if not path.suffix:
-        path = PRESETS_DIR / f"{name_or_path}.json"
-        if not path.is_file():
+    if path.suffix not in RECIPE_SUFFIXES:
+        found = [PRESETS_DIR / f"{name_or_path}{suffix}" for suffix in RECIPE_SUFFIXES
+                 if "/" not in name_or_path and (PRESETS_DIR / f"{name_or_path}{suffix}").is_file()]
+        if not found:
             raise RecipeError(f"Unknown recipe {name_or_path!r}; presets: {', '.join(preset_names())}.")
+        path = found[0]
     try:
-        data = json.loads(path.read_text())
+        text = path.read_text()
     except FileNotFoundError:
         raise RecipeError(f"Recipe file {str(path)!r} does not exist.") from None
-    except json.JSONDecodeError as exc:
-        raise RecipeError(f"Recipe file {str(path)!r} is not valid JSON: {exc}") from None
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        kind = "JSON" if path.suffix == ".json" else "YAML"
+        raise RecipeError(f"Recipe file {str(path)!r} is not valid {kind}: {exc}") from None
     return recipe_from_dict(data)
 
 

@@ -1,0 +1,139 @@
+"""Chunked checkpoints: restored frames are kept as lossless chunks so a killed run resumes.
+
+A checkpoint folder holds `manifest.json` (what is being restored: the source's hash, the recipe
+and the chunk length) and `chunk-00000.mkv`, `chunk-00001.mkv`, ... Each chunk is written under a
+temporary name and renamed when complete, so a chunk on disk is always whole; a run killed at any
+moment loses at most the chunk it was writing.
+"""
+from __future__ import annotations
+
+import json
+import os
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterator
+
+import av
+import numpy as np
+
+from engine.errors import EngineError
+
+MANIFEST = "manifest.json"
+FORMAT_VERSION = 1
+
+
+class ChunkStore:
+    """The chunks of one restoration in `folder`; refuses a folder made for another source or recipe."""
+
+    def __init__(self, folder: str | Path, *, source_sha256: str, recipe: dict, chunk_frames: int, fps: float):
+        self.folder = Path(folder)
+        self.chunk_frames = chunk_frames
+        self.rate = Fraction(fps).limit_denominator(1001)
+        self.identity = {"format": FORMAT_VERSION, "source_sha256": source_sha256, "recipe": recipe,
+                         "chunk_frames": chunk_frames}
+        self.folder.mkdir(parents=True, exist_ok=True)
+        manifest = self.folder / MANIFEST
+        if manifest.exists():
+            try:
+                saved = json.loads(manifest.read_text())
+            except json.JSONDecodeError:
+                saved = {}
+            if {k: saved.get(k) for k in self.identity} != self.identity:
+                raise EngineError(f"The checkpoint folder {str(self.folder)!r} belongs to another source or recipe; "
+                                  "use an empty folder.")
+            self.total_frames = saved.get("total_frames")
+        else:
+            self.total_frames = None
+            _write_json(manifest, self.identity)
+
+    def chunk_path(self, index: int) -> Path:
+        return self.folder / f"chunk-{index:05d}.mkv"
+
+    def finished_chunks(self) -> int:
+        """How many chunks, counted from the first, are complete on disk."""
+        count = 0
+        while self.chunk_path(count).exists():
+            count += 1
+        return count
+
+    @property
+    def complete(self) -> bool:
+        return self.total_frames is not None
+
+    def write(self, frames: Iterator[np.ndarray], first_chunk: int) -> int:
+        """Write `frames` as chunks numbered from `first_chunk`; returns the run's total frame count."""
+        index, in_chunk, written, writer = first_chunk, 0, 0, None
+        for frame in frames:
+            if writer is None:
+                writer = _ChunkWriter(self.chunk_path(index), self.rate)
+            writer.write(frame)
+            in_chunk += 1
+            written += 1
+            if in_chunk == self.chunk_frames:
+                writer.commit()
+                writer, in_chunk, index = None, 0, index + 1
+        if writer is not None:
+            writer.commit()
+        self.total_frames = first_chunk * self.chunk_frames + written
+        _write_json(self.folder / MANIFEST, {**self.identity, "total_frames": self.total_frames})
+        return self.total_frames
+
+    def remove(self) -> None:
+        """Delete the chunks and the manifest (after the final output is written)."""
+        for path in self.folder.glob("chunk-*.mkv*"):
+            path.unlink()
+        (self.folder / MANIFEST).unlink(missing_ok=True)
+
+    def read(self) -> Iterator[np.ndarray]:
+        """All restored frames in order, HxWx3 uint8 RGB, decoded chunk by chunk."""
+        chunks = self.finished_chunks()
+        for index in range(chunks):
+            expected = self.chunk_frames if index < chunks - 1 else self.total_frames - index * self.chunk_frames
+            count = 0
+            try:
+                with av.open(str(self.chunk_path(index))) as container:
+                    for frame in container.decode(video=0):
+                        count += 1
+                        yield frame.to_ndarray(format="rgb24")
+            except av.FFmpegError as exc:
+                raise EngineError(f"Checkpoint chunk {index} is damaged ({exc}); delete the checkpoint folder "
+                                  "to start over.") from None
+            if count != expected:
+                raise EngineError(f"Checkpoint chunk {index} is damaged ({count} of {expected} frames); delete "
+                                  "the checkpoint folder to start over.")
+
+
+class _ChunkWriter:
+    """One lossless chunk (FFV1, bgr0: exact RGB), written to a temporary name until committed."""
+
+    def __init__(self, path: Path, rate: Fraction):
+        self.path = path
+        self.partial = path.with_name(path.name + ".partial")
+        self.rate = rate
+        self.container = av.open(str(self.partial), mode="w", format="matroska")
+        self.stream = None
+        self.count = 0
+
+    def write(self, rgb: np.ndarray) -> None:
+        if self.stream is None:
+            self.stream = self.container.add_stream("ffv1", rate=self.rate)
+            self.stream.width, self.stream.height = rgb.shape[1], rgb.shape[0]
+            self.stream.pix_fmt = "bgr0"
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        frame.pts = self.count
+        frame.time_base = 1 / self.rate
+        self.container.mux(self.stream.encode(frame))
+        self.count += 1
+
+    def commit(self) -> None:
+        self.container.mux(self.stream.encode(None))
+        self.container.close()
+        with open(self.partial, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(self.partial, self.path)
+
+
+def _write_json(path: Path, data: dict) -> None:
+    temporary = path.with_name(path.name + ".partial")
+    temporary.write_text(json.dumps(data, indent=1, sort_keys=True))
+    os.replace(temporary, path)

@@ -1,0 +1,91 @@
+import json
+from unittest import mock
+
+import av
+import numpy as np
+import pytest
+
+from engine.checkpoint import ChunkStore
+from engine.errors import Cancelled, EngineError
+from engine.io import probe, read_video_frames
+from engine.pipeline import Pipeline
+from engine.recipes import load_recipe
+
+
+def chunk_frames(folder):
+    """Every frame of the lossless chunks in `folder`, in order."""
+    frames = []
+    for path in sorted(folder.glob("chunk-*.mkv")):
+        with av.open(str(path)) as container:
+            frames += [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    return frames
+
+
+def run_keeping_chunks(clip, output, folder, **kwargs):
+    with mock.patch.object(ChunkStore, "remove"):
+        return Pipeline(load_recipe("film-default"), chunk_frames=8, **kwargs).run(clip, output,
+                                                                                  checkpoint_dir=folder)
+
+
+def test_resume_after_cancel_gives_exactly_the_uninterrupted_frames(film_clip, tmp_path):
+    run_keeping_chunks(film_clip, tmp_path / "full.mp4", tmp_path / "full")
+    reference = chunk_frames(tmp_path / "full")
+    assert len(reference) == 24
+
+    polls = []
+    with pytest.raises(Cancelled):
+        Pipeline(load_recipe("film-default"), chunk_frames=8).run(
+            film_clip, tmp_path / "out.mp4", checkpoint_dir=tmp_path / "ck",
+            should_cancel=lambda: polls.append(1) or len(polls) > 13)
+    assert sorted(p.name for p in (tmp_path / "ck").glob("chunk-*.mkv")) == ["chunk-00000.mkv"]
+    assert not (tmp_path / "out.mp4").exists()
+
+    events = []
+    with mock.patch.object(ChunkStore, "remove"):
+        Pipeline(load_recipe("film-default"), chunk_frames=8, progress_interval=0).run(
+            film_clip, tmp_path / "out.mp4", checkpoint_dir=tmp_path / "ck", on_event=events.append)
+    resumed = chunk_frames(tmp_path / "ck")
+    assert all(np.array_equal(a, b) for a, b in zip(reference, resumed)) and len(resumed) == 24
+    # One chunk (8 frames) was done, but the stages' context (deflicker 7 + denoise 2) reaches
+    # further back, so decoding restarted at the first frame.
+    assert min(e.frame for e in events if e.phase == "restore") == 1
+    decoded = list(read_video_frames(tmp_path / "out.mp4"))
+    full = list(read_video_frames(tmp_path / "full.mp4"))
+    assert len(decoded) == 24
+    assert max(np.abs(a.astype(int) - b.astype(int)).mean() for a, b in zip(decoded, full)) < 1.0
+    assert probe(tmp_path / "out.mp4").audio_codecs == ["aac"]
+
+
+def test_resume_skips_work_already_done(film_clip, tmp_path):
+    with pytest.raises(Cancelled):
+        Pipeline(load_recipe("film-light"), chunk_frames=8).run(
+            film_clip, tmp_path / "out.mp4", checkpoint_dir=tmp_path / "ck",
+            should_cancel=mock.Mock(side_effect=[False] * 20 + [True]))
+    assert len(list((tmp_path / "ck").glob("chunk-*.mkv"))) == 2
+    events = []
+    Pipeline(load_recipe("film-light"), chunk_frames=8, progress_interval=0).run(
+        film_clip, tmp_path / "out.mp4", checkpoint_dir=tmp_path / "ck", on_event=events.append)
+    restored = [e.frame for e in events if e.phase == "restore"]
+    assert min(restored) == 16 - 7 + 1  # 2 chunks done; deflicker's 7 frames of context redone
+    assert probe(tmp_path / "out.mp4").frame_count == 24
+    assert list((tmp_path / "ck").glob("chunk-*")) == []  # removed once the output exists
+
+
+def test_a_checkpoint_of_another_recipe_is_refused(film_clip, tmp_path):
+    Pipeline(load_recipe("film-light"), chunk_frames=8).run(film_clip, tmp_path / "a.mp4", checkpoint_dir=tmp_path)
+    (tmp_path / "manifest.json").write_text(json.dumps({"format": 1, "source_sha256": "x"}))
+    with pytest.raises(EngineError, match="belongs to another source or recipe"):
+        Pipeline(load_recipe("film-light"), chunk_frames=8).run(film_clip, tmp_path / "b.mp4", checkpoint_dir=tmp_path)
+
+
+def test_a_damaged_chunk_fails_with_a_clear_message(film_clip, tmp_path):
+    folder = tmp_path / "ck"
+    with pytest.raises(Cancelled):
+        Pipeline(load_recipe("film-light"), chunk_frames=8).run(
+            film_clip, tmp_path / "out.mp4", checkpoint_dir=folder,
+            should_cancel=mock.Mock(side_effect=[False] * 12 + [True]))
+    chunk = folder / "chunk-00000.mkv"
+    chunk.write_bytes(chunk.read_bytes()[:400])
+    with pytest.raises(EngineError, match="chunk 0 is damaged"):
+        Pipeline(load_recipe("film-light"), chunk_frames=8).run(film_clip, tmp_path / "out.mp4", checkpoint_dir=folder)
+    assert not (tmp_path / "out.mp4").exists()
