@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from fractions import Fraction
 from pathlib import Path
 from typing import Iterator
@@ -63,17 +64,22 @@ class ChunkStore:
     def write(self, frames: Iterator[np.ndarray], first_chunk: int) -> int:
         """Write `frames` as chunks numbered from `first_chunk`; returns the run's total frame count."""
         index, in_chunk, written, writer = first_chunk, 0, 0, None
-        for frame in frames:
-            if writer is None:
-                writer = _ChunkWriter(self.chunk_path(index), self.rate)
-            writer.write(frame)
-            in_chunk += 1
-            written += 1
-            if in_chunk == self.chunk_frames:
+        try:
+            for frame in frames:
+                if writer is None:
+                    writer = _ChunkWriter(self.chunk_path(index), self.rate)
+                writer.write(frame)
+                in_chunk += 1
+                written += 1
+                if in_chunk == self.chunk_frames:
+                    writer.commit()
+                    writer, in_chunk, index = None, 0, index + 1
+            if writer is not None:
                 writer.commit()
-                writer, in_chunk, index = None, 0, index + 1
-        if writer is not None:
-            writer.commit()
+                writer = None
+        finally:
+            if writer is not None:  # cancelled or failed mid-chunk: that chunk is redone on resume
+                writer.abort()
         self.total_frames = first_chunk * self.chunk_frames + written
         _write_json(self.folder / MANIFEST, {**self.identity, "total_frames": self.total_frames})
         return self.total_frames
@@ -108,7 +114,8 @@ class _ChunkWriter:
 
     def __init__(self, path: Path, rate: Fraction):
         self.path = path
-        self.partial = path.with_name(path.name + ".partial")
+        # A name of its own, so that no other writer (an earlier, abandoned run) can touch this file.
+        self.partial = path.with_name(f"{path.name}.{uuid.uuid4().hex}.partial")
         self.rate = rate
         self.container = av.open(str(self.partial), mode="w", format="matroska")
         self.stream = None
@@ -131,6 +138,13 @@ class _ChunkWriter:
         with open(self.partial, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(self.partial, self.path)
+
+    def abort(self) -> None:
+        try:
+            self.container.close()
+        except av.FFmpegError:
+            pass
+        self.partial.unlink(missing_ok=True)
 
 
 def _write_json(path: Path, data: dict) -> None:

@@ -6,6 +6,7 @@ import logging
 import shutil
 import socket
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -98,28 +99,38 @@ def _publish(job: Job) -> None:
     send_job_event(job.group_name, job_snapshot(job))
 
 
-def job_run(*, job_id: str, worker: str | None = None) -> Job | None:
-    """Claim a queued job and run its recipe; the row ends succeeded, failed or cancelled.
+def job_checkpoint_dir(job: Job) -> Path:
+    return Path(settings.MEDIA_ROOT) / job_file_path(job, "checkpoint")
 
-    Returns None when the job was not claimable (already taken, cancelled, or gone).
+
+class RunOutcome:
+    RAN = "ran"
+    BUSY = "busy"  # running on a worker that is still alive: try again later
+    SKIPPED = "skipped"  # finished, cancelled or gone: nothing to do
+
+
+def job_run(*, job_id: str, worker: str | None = None) -> str:
+    """Claim a job and run its recipe; the row ends succeeded, failed or cancelled.
+
+    A queued job is claimed; so is a running job whose heartbeat is older than JOB_STALE_SECONDS
+    (its worker died): it resumes from its checkpoint. The claim is one conditional UPDATE, so two
+    workers never run the same job.
     """
     job = Job.objects.filter(pk=job_id).first()
-    if job is None:
-        return None
-    now = timezone.now()
-    claimed = _transition(job, JobState.QUEUED, JobState.RUNNING, started_at=now, heartbeat_at=now,
-                          worker=worker or socket.gethostname(), attempts=F("attempts") + 1)
-    if not claimed:
-        return None
+    if job is None or job.is_finished:
+        return RunOutcome.SKIPPED
+    if not _claim(job, worker or socket.gethostname()):
+        job.refresh_from_db()
+        return RunOutcome.SKIPPED if job.state != JobState.RUNNING else RunOutcome.BUSY
     job.refresh_from_db()
     _publish(job)
     result_name = job_file_path(job, "result" + output_suffix(MediaInfo(**job.source_info)))
     result_path = Path(settings.MEDIA_ROOT) / result_name
     reporter = JobProgress(job)
     try:
-        recipe = recipe_from_dict(job.recipe)
-        Pipeline(recipe).run(job.source.path, result_path, on_event=reporter.on_event,
-                             should_cancel=reporter.should_cancel)
+        pipeline = Pipeline(recipe_from_dict(job.recipe), chunk_frames=settings.JOB_CHUNK_FRAMES)
+        pipeline.run(job.source.path, result_path, checkpoint_dir=job_checkpoint_dir(job),
+                     on_event=reporter.on_event, should_cancel=reporter.should_cancel)
     except Cancelled:
         _finish(job, JobState.CANCELLED)
     except EngineError as exc:
@@ -129,12 +140,22 @@ def job_run(*, job_id: str, worker: str | None = None) -> Job | None:
         _finish(job, JobState.FAILED, error=_("The restoration failed because of an internal error."))
     else:
         _finish(job, JobState.SUCCEEDED, result=result_name)
-    return job
+    return RunOutcome.RAN
+
+
+def _claim(job: Job, worker: str) -> bool:
+    now = timezone.now()
+    fields = {"state": JobState.RUNNING, "heartbeat_at": now, "worker": worker, "attempts": F("attempts") + 1}
+    if Job.objects.filter(pk=job.pk, state=JobState.QUEUED).update(started_at=now, **fields):
+        return True
+    stale = now - timedelta(seconds=settings.JOB_STALE_SECONDS)
+    return Job.objects.filter(pk=job.pk, state=JobState.RUNNING, heartbeat_at__lt=stale).update(**fields) == 1
 
 
 def _finish(job: Job, state: str, **fields) -> None:
-    """End a running job. The pipeline has already removed any partial output."""
+    """End a running job. The pipeline has already removed any partial output; the checkpoint goes too."""
     _transition(job, JobState.RUNNING, state, finished_at=timezone.now(), heartbeat_at=timezone.now(), **fields)
+    shutil.rmtree(job_checkpoint_dir(job), ignore_errors=True)
     job.refresh_from_db()
     _publish(job)
 

@@ -143,6 +143,11 @@ CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 
+# A running job whose heartbeat is older than this is taken to have lost its worker, and may be
+# claimed again to resume from its last finished chunk.
+JOB_STALE_SECONDS = int(os.environ.get("JOB_STALE_SECONDS", 120))
+JOB_CHUNK_FRAMES = int(os.environ.get("JOB_CHUNK_FRAMES", 120))
+
 ENGINE_MODELS_DIR = Path(os.environ.get("ENGINE_MODELS_DIR", BASE_DIR / "var" / "models"))
 
 # Upload caps (see README). Files above FILE_UPLOAD_MAX_MEMORY_SIZE go to a temporary file.

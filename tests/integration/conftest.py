@@ -19,6 +19,8 @@ class Site:
     url: str
     env: dict
     logs: Path
+    media: Path
+    worker: object = None
 
     def make_user(self, username: str, password: str = "pw-for-integration-1"):
         from django.contrib.auth import get_user_model
@@ -49,8 +51,11 @@ def test_database_url() -> str:
 
 
 @pytest.fixture
-def site(transactional_db, settings, tmp_path):
-    """Redis + Celery worker + daphne, all real, on free loopback ports."""
+def site(request, transactional_db, settings, tmp_path):
+    """Redis + Celery worker + daphne, all real, on free loopback ports.
+
+    A test may add settings for the processes with `@pytest.mark.site_env(NAME="value")`.
+    """
     logs = tmp_path / "logs"
     logs.mkdir()
     media = tmp_path / "media"
@@ -60,11 +65,14 @@ def site(transactional_db, settings, tmp_path):
     env.update(DJANGO_SETTINGS_MODULE="restoration_site.settings", DATABASE_URL=test_database_url(),
                REDIS_URL=f"redis://127.0.0.1:{redis_port}/0", MEDIA_ROOT=str(media), DEBUG="1",
                PYTHONUNBUFFERED="1")
+    marker = request.node.get_closest_marker("site_env")
+    env.update(marker.kwargs if marker else {})
     processes = []
-    site = Site(url=f"http://127.0.0.1:{web_port}", env=env, logs=logs)
+    site = Site(url=f"http://127.0.0.1:{web_port}", env=env, logs=logs, media=media)
     try:
         processes.append(services.start_redis(redis_port, tmp_path / "redis", log=open(logs / "redis.log", "wb")))
         worker = services.start_worker(env, log=open(logs / "worker.log", "wb"))
+        site.worker = worker
         processes.append(worker)
         processes.append(services.start_web(env, "127.0.0.1", web_port, log=open(logs / "web.log", "wb")))
         services.wait_until(lambda: services.worker_ready(env), timeout=60, what="The Celery worker", process=worker)

@@ -1,8 +1,10 @@
+from datetime import timedelta
 from pathlib import Path
 from unittest import mock
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from PIL import Image
 
 from engine.io import probe
@@ -104,8 +106,8 @@ def test_run_restores_the_video_and_records_progress(owner, film_clip, media_roo
 
 def test_a_job_is_run_once_only(owner, film_clip, media_root, no_events):
     job = job_for(owner, film_clip)
-    assert services.job_run(job_id=job.id) is not None
-    assert services.job_run(job_id=job.id) is None
+    assert services.job_run(job_id=job.id) == services.RunOutcome.RAN
+    assert services.job_run(job_id=job.id) == services.RunOutcome.SKIPPED
     job.refresh_from_db()
     assert job.attempts == 1
 
@@ -114,7 +116,7 @@ def test_cancel_a_queued_job_means_it_never_runs(owner, film_clip, media_root, n
     job = job_for(owner, film_clip)
     services.job_cancel(job=job)
     assert job.state == JobState.CANCELLED
-    assert services.job_run(job_id=job.id) is None
+    assert services.job_run(job_id=job.id) == services.RunOutcome.SKIPPED
     with pytest.raises(ApplicationError, match="already finished"):
         services.job_cancel(job=job)
 
@@ -148,3 +150,49 @@ def test_a_damaged_source_fails_the_job_with_a_reason(owner, film_clip, media_ro
     assert job.state == JobState.FAILED
     assert job.error
     assert not job.result
+
+
+def test_a_job_running_elsewhere_is_left_alone_until_its_heartbeat_is_stale(owner, film_clip, media_root,
+                                                                           no_events, settings):
+    job = job_for(owner, film_clip)
+    Job.objects.filter(pk=job.pk).update(state=JobState.RUNNING, heartbeat_at=timezone.now(), attempts=1)
+    assert services.job_run(job_id=job.id) == services.RunOutcome.BUSY
+    Job.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS + 1))
+    assert services.job_run(job_id=job.id, worker="w2") == services.RunOutcome.RAN
+    job.refresh_from_db()
+    assert (job.state, job.attempts, job.worker) == (JobState.SUCCEEDED, 2, "w2")
+
+
+def test_a_job_resumes_from_its_checkpoint_and_cleans_it_up(owner, film_clip, media_root, no_events, settings):
+    settings.JOB_CHUNK_FRAMES = 8
+    job = job_for(owner, film_clip)
+    folder = services.job_checkpoint_dir(job)
+    real_should_cancel = services.JobProgress.should_cancel
+    polls = []
+
+    def worker_dies_after_two_chunks(self):
+        polls.append(1)
+        if len(polls) > 17:
+            raise SystemExit("worker lost")  # not an error the service handles: like a killed process
+        return real_should_cancel(self)
+
+    with mock.patch.object(services.JobProgress, "should_cancel", worker_dies_after_two_chunks):
+        with pytest.raises(SystemExit):
+            services.job_run(job_id=job.id)
+    assert sorted(p.name for p in folder.glob("chunk-*.mkv")) == ["chunk-00000.mkv", "chunk-00001.mkv"]
+    Job.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS + 1))
+    frames_seen = []
+    real_on_event = services.JobProgress.on_event
+
+    def record(self, event):
+        frames_seen.append((event.phase, event.frame))
+        real_on_event(self, event)
+
+    with mock.patch.object(services.JobProgress, "on_event", record):
+        assert services.job_run(job_id=job.id) == services.RunOutcome.RAN
+    job.refresh_from_db()
+    assert job.state == JobState.SUCCEEDED and job.attempts == 2, job.error
+    # Two chunks of 8 were kept; film-light's deflicker needs 7 frames of context before frame 16.
+    assert min(f for phase, f in frames_seen if phase == "restore") == 16 - 7 + 1
+    assert probe(job.result.path).frame_count == 24
+    assert not folder.exists()
