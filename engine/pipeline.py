@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import itertools
+import math
 import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -79,7 +81,9 @@ class Pipeline:
         started = time.monotonic()
         info = probe(source)
         output = Path(output)
-        reporter = _Reporter(self, [s.name for s in self.recipe.stages], info.frame_count, on_event, started)
+        self._bind_rates(info.fps or 25.0)
+        total = round(info.frame_count * self.rate_ratio)
+        reporter = _Reporter(self, [s.name for s in self.recipe.stages], total, on_event, started)
         should_cancel = should_cancel or (lambda: False)
         try:
             if info.kind == "video":
@@ -92,6 +96,15 @@ class Pipeline:
             raise
         reporter.finish(count)
         return RunResult(output=output, kind=info.kind, frames=count, seconds=time.monotonic() - started, source=info)
+
+    def _bind_rates(self, input_fps: float) -> None:
+        """Tell each stage its input frame rate; note the output rate and output frames per input frame."""
+        fps, ratio = input_fps, Fraction(1)
+        for stage in self.recipe.stages:
+            stage.bind(fps)
+            ratio *= stage.rate_ratio()
+            fps = stage.output_fps(fps)
+        self.output_fps, self.rate_ratio = fps, ratio
 
     @property
     def context_frames(self) -> int:
@@ -113,14 +126,22 @@ class Pipeline:
         if checkpoint_dir is None:
             restored = self._restore(read_video_frames(source), 0, reporter, should_cancel)
             return self._encode(restored, info, source, output, reporter, total=None)
+        per_out, per_in = self.rate_ratio.numerator, self.rate_ratio.denominator
+        # Chunks hold a whole number of the rate conversion's repeating pattern (p outputs per q
+        # inputs), so a chunk boundary falls on an input frame too.
+        chunk_frames = math.ceil(self.chunk_frames / per_out) * per_out
         store = ChunkStore(checkpoint_dir, source_sha256=info.sha256, recipe=self.recipe.as_dict(),
-                           chunk_frames=self.chunk_frames, fps=info.fps)
+                           chunk_frames=chunk_frames, fps=self.output_fps)
         if not store.complete:
-            done = store.finished_chunks() * self.chunk_frames
-            # Restart decoding early enough that every kept frame saw its full temporal context.
-            start = max(0, done - self.context_frames)
-            restored = self._restore(read_video_frames(source, start), start, reporter, should_cancel)
-            store.write(itertools.islice(restored, done - start, None), store.finished_chunks())
+            done = store.finished_chunks() * chunk_frames
+            done_inputs = done * per_in // per_out
+            # Restart decoding early enough that every kept frame saw its full temporal context,
+            # on a boundary of the rate pattern so that output frames line up.
+            start = max(0, done_inputs - self.context_frames)
+            start -= start % per_in
+            first_output = start * per_out // per_in
+            restored = self._restore(read_video_frames(source, start), first_output, reporter, should_cancel)
+            store.write(itertools.islice(restored, done - first_output, None), store.finished_chunks())
         count = self._encode(store.read(), info, source, output, reporter, total=store.total_frames,
                              should_cancel=should_cancel)
         store.remove()
@@ -131,7 +152,7 @@ class Pipeline:
         """Encode frames to a browser-playable mp4 and add the source's audio tracks."""
         with tempfile.TemporaryDirectory(prefix="engine-", dir=output.parent) as work:
             video_only = Path(work) / "video.mp4"
-            with VideoEncoder(video_only, fps=info.fps, crf=self.crf) as encoder:
+            with VideoEncoder(video_only, fps=self.output_fps, crf=self.crf) as encoder:
                 for frame in frames:
                     if should_cancel is not None and should_cancel():
                         raise Cancelled("The job was cancelled.")

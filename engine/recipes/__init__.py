@@ -64,6 +64,8 @@ def recipe_from_dict(data: dict) -> Recipe:
     if not isinstance(stages_data, list) or not stages_data:
         raise RecipeError("stages: must be a non-empty list.")
     stages = [_stage_from_dict(item, f"stages[{i}]") for i, item in enumerate(stages_data)]
+    if sum(1 for s in stages if s.name == "interpolate") > 1:
+        raise RecipeError("stages: at most one 'interpolate' stage (one frame-rate conversion) per recipe.")
     return Recipe(name=str(data.get("name", "custom")), description=str(data.get("description", "")), stages=stages)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections import deque
+from fractions import Fraction
 from typing import ClassVar, Iterable, Iterator, Sequence
 
 import numpy as np
@@ -21,6 +22,16 @@ class Stage:
 
     def apply(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
         raise NotImplementedError
+
+    def bind(self, input_fps: float) -> None:
+        """Told the frame rate of its input before `apply` (stages that change the rate need it)."""
+
+    def rate_ratio(self) -> Fraction:
+        """Output frames per input frame: 1, except for frame-rate conversion."""
+        return Fraction(1)
+
+    def output_fps(self, input_fps: float) -> float:
+        return input_fps
 
     @staticmethod
     def require(condition: bool, field: str, message: str) -> None:
