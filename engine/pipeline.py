@@ -16,7 +16,8 @@ import numpy as np
 
 from engine.checkpoint import ChunkStore
 from engine.errors import Cancelled, EngineError
-from engine.io import VideoEncoder, mux_with_audio, probe, read_image, read_video_frames, write_image
+from engine.io import (VideoEncoder, frame_times, is_variable_rate, mux_with_audio, probe, read_image,
+                       read_video_frames, write_image)
 from engine.io.probe import MediaInfo
 from engine.recipes import Recipe
 
@@ -147,12 +148,19 @@ class Pipeline:
         store.remove()
         return count
 
+    def _source_times(self, source, info: MediaInfo) -> list[float] | None:
+        """The source's frame times when its rate varies and the recipe keeps one frame per frame."""
+        if self.rate_ratio != 1:
+            return None  # a rate conversion makes a steady rate on purpose
+        times = frame_times(source)
+        return times if is_variable_rate(times, info.fps) else None
+
     def _encode(self, frames: Iterable[np.ndarray], info: MediaInfo, source, output: Path, reporter, *,
                 total: int | None, should_cancel=None) -> int:
         """Encode frames to a browser-playable mp4 and add the source's audio tracks."""
         with tempfile.TemporaryDirectory(prefix="engine-", dir=output.parent) as work:
             video_only = Path(work) / "video.mp4"
-            with VideoEncoder(video_only, fps=self.output_fps, crf=self.crf) as encoder:
+            with VideoEncoder(video_only, fps=self.output_fps, crf=self.crf, times=self._source_times(source, info)) as encoder:
                 for frame in frames:
                     if should_cancel is not None and should_cancel():
                         raise Cancelled("The job was cancelled.")

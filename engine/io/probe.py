@@ -103,10 +103,11 @@ def _probe_video(path: Path) -> MediaInfo:
         rate = stream.average_rate or stream.guessed_rate or Fraction(25)
         duration = _duration_seconds(container, stream)
         frames = stream.frames or max(1, round(duration * float(rate)))
+        sideways = round((first.rotation or 0) / 90) % 2 == 1
         return MediaInfo(
             kind="video",
-            width=first.width,
-            height=first.height,
+            width=first.height if sideways else first.width,
+            height=first.width if sideways else first.height,
             format=container.format.name.split(",")[0],
             fps=float(rate),
             frame_count=int(frames),

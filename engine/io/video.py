@@ -31,21 +31,55 @@ def read_video_frames(path: str | Path, start: int = 0) -> Iterator[np.ndarray]:
         try:
             for index, frame in enumerate(container.decode(stream)):
                 if index >= start:
-                    yield frame.to_ndarray(format="rgb24")
+                    yield upright(frame)
         except av.FFmpegError as exc:
             raise UnsupportedMedia(f"The video stream is damaged: {exc}") from None
+
+
+def upright(frame: av.VideoFrame) -> np.ndarray:
+    """The frame as HxWx3 uint8 RGB, turned as its display matrix says (phones record sideways)."""
+    rgb = frame.to_ndarray(format="rgb24")
+    quarter_turns = round((frame.rotation or 0) / 90) % 4
+    return np.ascontiguousarray(np.rot90(rgb, quarter_turns)) if quarter_turns else rgb
+
+
+def is_variable_rate(times: list[float], fps: float) -> bool:
+    """Whether frame `times` (seconds) stray from a steady 1/`fps` by more than a quarter frame."""
+    if len(times) < 2 or fps <= 0:
+        return False
+    return any(abs((b - a) * fps - 1) > 0.25 for a, b in zip(times, times[1:]))
+
+
+def frame_times(path: str | Path) -> list[float]:
+    """Presentation time of every frame of the first video stream, in seconds from the first.
+
+    Read from packet timestamps without decoding, so it is cheap; a variable-frame-rate clip keeps
+    its timing when these are given to VideoEncoder.
+    """
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        stamps = sorted(p.pts for p in container.demux(stream) if p.pts is not None)
+        if not stamps:
+            return []
+        return [float((pts - stamps[0]) * stream.time_base) for pts in stamps]
 
 
 class VideoEncoder:
     """Write HxWx3 uint8 RGB frames to a video-only H.264 mp4 (yuv420p, faststart).
 
     Odd sizes are padded by one replicated row/column, as yuv420p needs even sizes.
-    `crf` is x264's quality (lower is better; 0 is lossless).
+    `crf` is x264's quality (lower is better; 0 is lossless). `times` (seconds, one per frame)
+    keeps a variable frame rate; without it frames are 1/`fps` apart.
     """
 
-    def __init__(self, path: str | Path, *, fps: float, crf: int = 18, preset: str = "veryfast"):
+    # Fine enough for any frame rate's timestamps (the MPEG clock).
+    VFR_TIME_BASE = Fraction(1, 90000)
+
+    def __init__(self, path: str | Path, *, fps: float, crf: int = 18, preset: str = "veryfast",
+                 times: list[float] | None = None):
         self.path = str(path)
         self.rate = Fraction(fps).limit_denominator(1001)
+        self.times = times
         self.crf = crf
         self.preset = preset
         self._container = None
@@ -65,6 +99,8 @@ class VideoEncoder:
         stream.height = height + height % 2
         stream.pix_fmt = "yuv420p"
         stream.options = {"crf": str(self.crf), "preset": self.preset}
+        if self.times is not None:
+            stream.codec_context.time_base = self.VFR_TIME_BASE
         self._stream = stream
 
     def write(self, rgb: np.ndarray) -> None:
@@ -74,10 +110,20 @@ class VideoEncoder:
         if pad_h or pad_w:
             rgb = np.pad(rgb, ((0, pad_h), (0, pad_w), (0, 0)), mode="edge")
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-        frame.pts = self.frames_written
-        frame.time_base = 1 / self.rate
+        if self.times is not None:
+            frame.pts = round(self._time_of(self.frames_written) / self.VFR_TIME_BASE)
+            frame.time_base = self.VFR_TIME_BASE
+        else:
+            frame.pts = self.frames_written
+            frame.time_base = 1 / self.rate
         self._container.mux(self._stream.encode(frame))
         self.frames_written += 1
+
+    def _time_of(self, index: int) -> float:
+        if index < len(self.times):
+            return self.times[index]
+        # More frames than timestamps (a stream that lied about its length): go on at the nominal rate.
+        return (self.times[-1] if self.times else 0.0) + (index - len(self.times) + 1) / float(self.rate)
 
     def close(self) -> None:
         if self._container is None:
