@@ -7,12 +7,22 @@ from pathlib import Path
 
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from engine.errors import UnsupportedMedia
 from engine.io import probe
 from engine.io.image import read_image, write_image
 from engine.io.probe import MediaInfo
 from restoration_site.errors import ApplicationError
+
+# The engine speaks English and knows nothing of Django; its messages a user can see are
+# listed here so that makemessages extracts them, and translated where they are shown.
+ENGINE_MESSAGES = [
+    gettext_noop("The file is empty."),
+    gettext_noop("The file is not an image or video we can read."),
+    gettext_noop("The video stream is damaged: no frame could be decoded."),
+    gettext_noop("The image has too many pixels to be decoded safely."),
+]
 
 # Container -> the suffix a stored copy gets; images are re-encoded to PNG (drops EXIF/GPS).
 VIDEO_SUFFIX = {"mov": ".mp4", "matroska": ".mkv", "avi": ".avi"}

@@ -27,8 +27,9 @@
     if (snapshot.state === "queued") detail = labels.queued_note;
     else if (snapshot.state === "running") {
       if (p.phase === "finish") detail = labels.finish;
+      else if (p.phase === "encode") detail = labels.encode + " · " + labels.frame + " " + p.frame + " / " + p.total;
       else {
-        detail = (p.stage || "") + " · " + labels.frame + " " + p.frame + " / " + p.total;
+        detail = (p.stage || "").split("+").join(" → ") + " · " + labels.frame + " " + p.frame + " / " + p.total;
         if (p.fps) detail += " · " + p.fps.toFixed(1) + " " + labels.fps;
         if (p.eta_seconds) detail += " · " + labels.eta.replace("%s", formatSeconds(p.eta_seconds));
       }
