@@ -160,6 +160,31 @@ def _finish(job: Job, state: str, **fields) -> None:
     _publish(job)
 
 
+def jobs_reap_stale() -> dict:
+    """Re-queue running jobs whose worker stopped sending heartbeats; fail them after JOB_MAX_ATTEMPTS.
+
+    Run periodically (Celery beat). A re-queued job resumes from its checkpoint on the next worker.
+    """
+    stale = timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS)
+    requeued, failed = 0, 0
+    for job in Job.objects.filter(state=JobState.RUNNING, heartbeat_at__lt=stale):
+        if job.attempts >= settings.JOB_MAX_ATTEMPTS:
+            message = _("The worker running this job stopped responding %(n)d times; the job was given up.") % {
+                "n": job.attempts}
+            if _transition(job, JobState.RUNNING, JobState.FAILED, finished_at=timezone.now(), error=message):
+                shutil.rmtree(job_checkpoint_dir(job), ignore_errors=True)
+                failed += 1
+        elif Job.objects.filter(pk=job.pk, state=JobState.RUNNING, heartbeat_at__lt=stale).update(
+                state=JobState.QUEUED, worker=""):
+            transaction.on_commit(lambda job=job: _enqueue(job))
+            requeued += 1
+        else:
+            continue
+        job.refresh_from_db()
+        _publish(job)
+    return {"requeued": requeued, "failed": failed}
+
+
 class JobProgress:
     """Writes the pipeline's progress to the job row and the channel layer; reads the cancel flag."""
 

@@ -12,3 +12,8 @@ def run_job(self, job_id: str) -> None:
         # A redelivered message for a job whose worker may have just died: look again once its
         # heartbeat could have gone stale, then resume it from its checkpoint.
         raise self.retry(countdown=settings.JOB_STALE_SECONDS)
+
+
+@shared_task(name="jobs.reap_stale_jobs")
+def reap_stale_jobs() -> dict:
+    return services.jobs_reap_stale()

@@ -147,6 +147,10 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # claimed again to resume from its last finished chunk.
 JOB_STALE_SECONDS = int(os.environ.get("JOB_STALE_SECONDS", 120))
 JOB_CHUNK_FRAMES = int(os.environ.get("JOB_CHUNK_FRAMES", 120))
+JOB_MAX_ATTEMPTS = int(os.environ.get("JOB_MAX_ATTEMPTS", 3))
+CELERY_BEAT_SCHEDULE = {
+    "reap-stale-jobs": {"task": "jobs.reap_stale_jobs", "schedule": float(os.environ.get("JOB_REAP_INTERVAL", 60))},
+}
 
 ENGINE_MODELS_DIR = Path(os.environ.get("ENGINE_MODELS_DIR", BASE_DIR / "var" / "models"))
 

@@ -57,9 +57,10 @@ def main() -> int:
         manage("migrate", "--noinput", "-v", "0", env=env)
         manage("collectstatic", "--noinput", "-v", "0", env=env)
         manage("seed_demo", env=env)
-        print("Starting a Celery worker (queue: cpu) and the ASGI server (daphne)")
+        print("Starting a Celery worker (queue: cpu), Celery beat (periodic tasks) and the ASGI server (daphne)")
         worker_log = open(var / "log" / "worker.log", "ab")
         processes.append(services.start_worker(env, log=worker_log))
+        processes.append(services.start_beat(env, var / "celerybeat-schedule", log=open(var / "log" / "beat.log", "ab")))
         processes.append(services.start_web(env, args.host, args.port, log=open(var / "log" / "web.log", "ab")))
         print(f"\nThe site is up at http://{args.host}:{args.port}/  (logs in var/log/; Ctrl-C stops everything)\n")
         while not stopping:

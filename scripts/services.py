@@ -81,6 +81,15 @@ def start_worker(env: dict, *, queues: str = "cpu", name: str = "cpu", log=None)
     )
 
 
+def start_beat(env: dict, schedule: Path, *, log=None) -> subprocess.Popen:
+    """Celery beat: runs the periodic tasks (the stale-job reaper). One per deployment."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "restoration_site", "beat", "--loglevel", "INFO",
+         "--schedule", str(schedule)],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT if log else None, start_new_session=True,
+    )
+
+
 def worker_ready(env: dict) -> bool:
     """Whether a Celery worker answers a ping through the broker."""
     result = subprocess.run(

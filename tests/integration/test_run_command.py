@@ -33,7 +33,8 @@ def test_run_starts_the_site_and_ctrl_c_stops_everything(tmp_path):
         assert f"http://127.0.0.1:{port}/" in "".join(output), "".join(output)
         children = psutil.Process(run.pid).children(recursive=True)
         names = " ".join(" ".join(c.cmdline()) for c in children)
-        assert "redis-server" in names and "celery" in names and "daphne" in names
+        assert "redis-server" in names and "daphne" in names
+        assert "worker" in names and " beat " in names
         home = requests.get(f"http://127.0.0.1:{port}/", timeout=10)
         assert home.status_code == 200 and "demo film" in home.text
         css = requests.get(f"http://127.0.0.1:{port}/static/css/site.css", timeout=10)

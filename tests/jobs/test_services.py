@@ -196,3 +196,27 @@ def test_a_job_resumes_from_its_checkpoint_and_cleans_it_up(owner, film_clip, me
     assert min(f for phase, f in frames_seen if phase == "restore") == 16 - 7 + 1
     assert probe(job.result.path).frame_count == 24
     assert not folder.exists()
+
+
+def test_the_reaper_requeues_a_job_whose_worker_vanished_then_gives_up(owner, film_clip, media_root, no_events,
+                                                                      settings, django_capture_on_commit_callbacks):
+    job = job_for(owner, film_clip)
+    old = timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS + 5)
+    Job.objects.filter(pk=job.pk).update(state=JobState.RUNNING, heartbeat_at=old, attempts=1, worker="gone@host")
+    with mock.patch("jobs.tasks.run_job.apply_async") as enqueue:
+        with django_capture_on_commit_callbacks(execute=True):
+            assert services.jobs_reap_stale() == {"requeued": 1, "failed": 0}
+    enqueue.assert_called_once_with(args=[str(job.id)], queue="cpu")
+    job.refresh_from_db()
+    assert job.state == JobState.QUEUED
+
+    Job.objects.filter(pk=job.pk).update(state=JobState.RUNNING, heartbeat_at=old, attempts=settings.JOB_MAX_ATTEMPTS)
+    assert services.jobs_reap_stale() == {"requeued": 0, "failed": 1}
+    job.refresh_from_db()
+    assert job.state == JobState.FAILED and "stopped responding 3 times" in job.error
+
+
+def test_the_reaper_leaves_live_jobs_alone(owner, film_clip, media_root, no_events):
+    job = job_for(owner, film_clip)
+    Job.objects.filter(pk=job.pk).update(state=JobState.RUNNING, heartbeat_at=timezone.now(), attempts=1)
+    assert services.jobs_reap_stale() == {"requeued": 0, "failed": 0}
