@@ -33,6 +33,7 @@ class JobOutputSerializer(serializers.Serializer):
     preview = serializers.CharField(allow_null=True, help_text="JPEG data URL of the latest frame.")
     error = serializers.CharField()
     cancel_requested = serializers.BooleanField()
+    attempts = serializers.IntegerField(help_text="How many times a worker has started this job.")
     result_url = serializers.CharField(allow_null=True)
     source_url = serializers.CharField()
     created_at = serializers.DateTimeField()

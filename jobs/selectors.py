@@ -46,6 +46,7 @@ def job_snapshot(job: Job) -> dict:
         "preview": job.preview or None,
         "error": job.error,
         "cancel_requested": job.cancel_requested,
+        "attempts": job.attempts,
         "result_url": reverse("jobs:result", args=[job.id]) if job.result else None,
         "source_url": reverse("jobs:source", args=[job.id]),
         "created_at": job.created_at.isoformat() if job.created_at else None,

@@ -1,7 +1,6 @@
 import json
 from unittest import mock
 
-import av
 import numpy as np
 import pytest
 
@@ -10,15 +9,7 @@ from engine.errors import Cancelled, EngineError
 from engine.io import probe, read_video_frames
 from engine.pipeline import Pipeline
 from engine.recipes import load_recipe
-
-
-def chunk_frames(folder):
-    """Every frame of the lossless chunks in `folder`, in order."""
-    frames = []
-    for path in sorted(folder.glob("chunk-*.mkv")):
-        with av.open(str(path)) as container:
-            frames += [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
-    return frames
+from tests.engine.helpers import checkpoint_frames
 
 
 def run_keeping_chunks(clip, output, folder, **kwargs):
@@ -29,7 +20,7 @@ def run_keeping_chunks(clip, output, folder, **kwargs):
 
 def test_resume_after_cancel_gives_exactly_the_uninterrupted_frames(film_clip, tmp_path):
     run_keeping_chunks(film_clip, tmp_path / "full.mp4", tmp_path / "full")
-    reference = chunk_frames(tmp_path / "full")
+    reference = checkpoint_frames(tmp_path / "full")
     assert len(reference) == 24
 
     polls = []
@@ -44,7 +35,7 @@ def test_resume_after_cancel_gives_exactly_the_uninterrupted_frames(film_clip, t
     with mock.patch.object(ChunkStore, "remove"):
         Pipeline(load_recipe("film-default"), chunk_frames=8, progress_interval=0).run(
             film_clip, tmp_path / "out.mp4", checkpoint_dir=tmp_path / "ck", on_event=events.append)
-    resumed = chunk_frames(tmp_path / "ck")
+    resumed = checkpoint_frames(tmp_path / "ck")
     assert all(np.array_equal(a, b) for a, b in zip(reference, resumed)) and len(resumed) == 24
     # One chunk (8 frames) was done, but the stages' context (deflicker 7 + denoise 2) reaches
     # further back, so decoding restarted at the first frame.

@@ -1,6 +1,5 @@
 from unittest import mock
 
-import av
 import numpy as np
 import pytest
 from skimage import data
@@ -13,6 +12,7 @@ from engine.pipeline import Pipeline
 from engine.recipes import recipe_from_dict
 from engine.stages import Interpolate
 from engine.synthetic import pan_frames
+from tests.engine.helpers import checkpoint_frames
 
 
 @pytest.fixture(scope="module")
@@ -79,13 +79,6 @@ def test_pipeline_converts_12_to_30_fps_keeping_duration_and_audio(film_clip, tm
 
 
 def test_resume_with_rate_conversion_gives_the_same_frames(film_clip, tmp_path):
-    def frames_of(folder):
-        out = []
-        for path in sorted(folder.glob("chunk-*.mkv")):
-            with av.open(str(path)) as container:
-                out += [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
-        return out
-
     with mock.patch.object(ChunkStore, "remove"):
         Pipeline(recipe_from_dict(RECIPE), chunk_frames=8).run(film_clip, tmp_path / "a.mp4", checkpoint_dir=tmp_path / "full")
         with pytest.raises(Cancelled):
@@ -94,6 +87,6 @@ def test_resume_with_rate_conversion_gives_the_same_frames(film_clip, tmp_path):
                 should_cancel=mock.Mock(side_effect=[False] * 37 + [True]))
         assert len(list((tmp_path / "ck").glob("chunk-*.mkv"))) == 3  # chunks of 10: 2 fps-patterns of 5
         Pipeline(recipe_from_dict(RECIPE), chunk_frames=8).run(film_clip, tmp_path / "b.mp4", checkpoint_dir=tmp_path / "ck")
-    full, resumed = frames_of(tmp_path / "full"), frames_of(tmp_path / "ck")
+    full, resumed = checkpoint_frames(tmp_path / "full"), checkpoint_frames(tmp_path / "ck")
     assert len(full) == len(resumed) == 60
     assert all(np.array_equal(a, b) for a, b in zip(full, resumed))

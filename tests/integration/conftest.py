@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 import requests
 from django.db import connection
+from skimage import data
+
+from engine.synthetic import make_old_film
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 import services  # noqa: E402
@@ -48,6 +51,19 @@ def test_database_url() -> str:
         return f"sqlite:///{settings['NAME']}"
     user = settings.get("USER") or "postgres"
     return f"postgres://{user}@{settings.get('HOST') or '127.0.0.1'}:{settings.get('PORT') or 5432}/{settings['NAME']}"
+
+
+@pytest.fixture
+def make_clip(tmp_path):
+    """make_clip(frames) -> a degraded 12 fps, 320x240 clip with audio of that many frames."""
+
+    def make(frames: int, photo=None, seed: int = 0) -> Path:
+        path = tmp_path / f"clip-{frames}-{seed}.mp4"
+        make_old_film(photo if photo is not None else data.astronaut(), path, seconds=frames / 12, fps=12.0,
+                      size=(320, 240), seed=seed)
+        return path
+
+    return make
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ import shutil
 import pytest
 from skimage import data
 
-from engine.synthetic import make_old_film
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -14,10 +13,8 @@ FRAMES = 144
 
 
 @pytest.fixture
-def clip(tmp_path):
-    path = tmp_path / "street.mp4"
-    make_old_film(data.rocket(), path, seconds=FRAMES / 12, fps=12.0, size=(320, 240), seed=3)
-    return path
+def clip(make_clip):
+    return make_clip(FRAMES, data.rocket(), seed=3)
 
 
 @pytest.fixture

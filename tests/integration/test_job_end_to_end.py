@@ -4,19 +4,15 @@ import time
 
 import av
 import pytest
-from skimage import data
 from websockets.sync.client import connect
 
-from engine.synthetic import make_old_film
 
 FRAMES = 96
 
 
 @pytest.fixture
-def long_clip(tmp_path):
-    path = tmp_path / "long.mp4"
-    make_old_film(data.astronaut(), path, seconds=FRAMES / 12, fps=12.0, size=(320, 240), seed=2)
-    return path
+def long_clip(make_clip):
+    return make_clip(FRAMES, seed=2)
 
 
 def watch(site, session, job_id, *, timeout=240.0):
