@@ -145,7 +145,10 @@ def job_run(*, job_id: str, worker: str | None = None) -> str:
 
 def _claim(job: Job, worker: str) -> bool:
     now = timezone.now()
-    fields = {"state": JobState.RUNNING, "heartbeat_at": now, "worker": worker, "attempts": F("attempts") + 1}
+    # Progress starts afresh: a resumed attempt reports its own frames from its first event on.
+    progress = {"phase": "starting", "frame": 0, "total": job.progress.get("total", 0)}
+    fields = {"state": JobState.RUNNING, "heartbeat_at": now, "worker": worker, "attempts": F("attempts") + 1,
+              "progress": progress}
     if Job.objects.filter(pk=job.pk, state=JobState.QUEUED).update(started_at=now, **fields):
         return True
     stale = now - timedelta(seconds=settings.JOB_STALE_SECONDS)

@@ -60,7 +60,7 @@ def _page_labels() -> dict:
         "frame": _("frame"), "eta": _("about %s left"), "fps": _("frames/s"), "live": _("live"),
         "reconnecting": _("reconnecting…"), "forbidden": _("You cannot watch this job."),
         "download": _("Download the result"), "finish": _("Writing the file and its audio"),
-        "encode": _("Encoding the video"),
+        "encode": _("Encoding the video"), "starting": _("Starting…"),
         "cancelling": _("Stopping…"), "queued_note": _("Waiting for a worker"),
     }
 

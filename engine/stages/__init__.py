@@ -6,11 +6,14 @@ neighbouring frames it needs, so memory does not grow with the length of a clip.
 from engine.stages.base import Stage, windowed
 from engine.stages.deflicker import Deflicker
 from engine.stages.denoise import TemporalDenoise
+from engine.stages.descratch import DustScratchRemoval
 from engine.stages.interpolate import Interpolate
 from engine.stages.sharpen import Sharpen
 from engine.stages.tone import Tone
 from engine.stages.upscale import Upscale
 
-STAGES: dict[str, type[Stage]] = {cls.name: cls for cls in (Deflicker, TemporalDenoise, Tone, Sharpen, Upscale, Interpolate)}
+STAGES: dict[str, type[Stage]] = {
+    cls.name: cls for cls in (Deflicker, DustScratchRemoval, TemporalDenoise, Tone, Sharpen, Upscale, Interpolate)
+}
 
-__all__ = ["Stage", "STAGES", "windowed", "Deflicker", "TemporalDenoise", "Tone", "Sharpen", "Upscale", "Interpolate"]
+__all__ = ["Stage", "STAGES", "windowed", "Deflicker", "DustScratchRemoval", "TemporalDenoise", "Tone", "Sharpen", "Upscale", "Interpolate"]

@@ -18,6 +18,9 @@ def warp_to(reference_gray: np.ndarray, moving_gray: np.ndarray, moving: np.ndar
     return cv2.remap(moving, grid_x + flow[..., 0], grid_y + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
+MIN_FLOW_SIDE = 16
+
+
 @dataclass
 class TemporalDenoise(Stage):
     """Average each frame with its motion-compensated neighbours, weighted by how well they match.
@@ -40,7 +43,8 @@ class TemporalDenoise(Stage):
         flow_engine = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
         with_gray = ((frame, cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)) for frame in frames)
         for window, center in windowed(with_gray, self.radius):
-            if len(window) == 1:
+            # DIS optical flow needs frames of at least 12 pixels a side.
+            if len(window) == 1 or min(window[0][1].shape) < MIN_FLOW_SIDE:
                 yield self._spatial(window[0][0])
                 continue
             yield self._temporal(window, center, flow_engine)

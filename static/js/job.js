@@ -26,7 +26,8 @@
     var detail = "";
     if (snapshot.state === "queued") detail = labels.queued_note;
     else if (snapshot.state === "running") {
-      if (p.phase === "finish") detail = labels.finish;
+      if (p.phase === "starting") detail = labels.starting;
+      else if (p.phase === "finish") detail = labels.finish;
       else if (p.phase === "encode") detail = labels.encode + " · " + labels.frame + " " + p.frame + " / " + p.total;
       else {
         detail = (p.stage || "").split("+").join(" → ") + " · " + labels.frame + " " + p.frame + " / " + p.total;

@@ -37,7 +37,7 @@ def test_resume_after_cancel_gives_exactly_the_uninterrupted_frames(film_clip, t
             film_clip, tmp_path / "out.mp4", checkpoint_dir=tmp_path / "ck", on_event=events.append)
     resumed = checkpoint_frames(tmp_path / "ck")
     assert all(np.array_equal(a, b) for a, b in zip(reference, resumed)) and len(resumed) == 24
-    # One chunk (8 frames) was done, but the stages' context (deflicker 7 + denoise 2) reaches
+    # One chunk (8 frames) was done, but the stages' context (deflicker 7, descratch 1, denoise 2) reaches
     # further back, so decoding restarted at the first frame.
     assert min(e.frame for e in events if e.phase == "restore") == 1
     decoded = list(read_video_frames(tmp_path / "out.mp4"))

@@ -29,7 +29,7 @@ def test_restore_a_clip_with_an_override(film_clip, tmp_path):
 def test_recipes_lists_the_presets():
     result = engine_cli("recipes")
     assert result.returncode == 0
-    assert "film-default" in result.stdout and "deflicker -> denoise" in result.stdout
+    assert "film-default" in result.stdout and "deflicker -> descratch -> denoise" in result.stdout
 
 
 def test_a_yaml_recipe_file(film_clip, tmp_path):
@@ -43,7 +43,7 @@ def test_a_yaml_recipe_file(film_clip, tmp_path):
     (["restore", "missing.mp4", "-o", "{tmp}/out.mp4"], "missing.mp4: no such file."),
     (["restore", "README.md", "-o", "{tmp}/out.mp4"], "not an image or video"),
     (["restore", "{clip}", "-o", "{tmp}/out.mp4", "--recipe", "film-1890"], "Unknown recipe 'film-1890'"),
-    (["restore", "{clip}", "-o", "{tmp}/out.mp4", "--set", "denoise.radius=40"], "stages[1].params.radius"),
+    (["restore", "{clip}", "-o", "{tmp}/out.mp4", "--set", "denoise.radius=40"], "stages[2].params.radius"),
     (["restore", "{clip}", "-o", "{tmp}/out.mp4", "--set", "colorize.x=1"], "the recipe has no stage 'colorize'"),
     (["restore", "{clip}", "-o", "{tmp}/out.mkv"], "a video is restored to an .mp4 file"),
     (["restore", "{clip}", "-o", "{tmp}/no/such/dir/out.mp4"], "no such folder"),

@@ -18,7 +18,7 @@ def test_owner_launches_reads_and_cancels_a_job(owner_client, film_clip):
     response = owner_client.post("/api/jobs/", {"file": upload_of(film_clip), "recipe": "film-default"})
     assert response.status_code == 201, response.content
     job = response.json()
-    assert job["state"] == "queued" and job["stages"] == ["deflicker", "denoise"]
+    assert job["state"] == "queued" and job["stages"] == ["deflicker", "descratch", "denoise"]
     assert owner_client.get(f"/api/jobs/{job['id']}/").json()["id"] == job["id"]
     assert [j["id"] for j in owner_client.get("/api/jobs/").json()] == [job["id"]]
     cancelled = owner_client.post(f"/api/jobs/{job['id']}/cancel/")

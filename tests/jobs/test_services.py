@@ -35,7 +35,7 @@ def test_upload_is_stored_under_a_server_name_and_queued_after_commit(owner, fil
     assert job.source.name == f"jobs/{job.id}/source.mp4"
     assert job.source_name == "passwd.mp4"  # only the base name is kept, and only for display
     assert job.source_info["frame_count"] == 24
-    assert [s["stage"] for s in job.recipe["stages"]] == ["deflicker", "denoise"]
+    assert [s["stage"] for s in job.recipe["stages"]] == ["deflicker", "descratch", "denoise"]
     assert stored_files(media_root) == [media_root / job.source.name]
 
 
