@@ -1,12 +1,95 @@
+"""Django admin for curators: items, partners, collections (ordered items), versions, moderation."""
+from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
-from gallery.models import Item
+from gallery import services
+from gallery.models import Collection, CollectionItem, Comment, Item, Partner, Report, Version
+from restoration_site.errors import ApplicationError
+from restoration_site.uploads import inspect_media, spool_upload
+
+
+class ItemAdminForm(forms.ModelForm):
+    class Meta:
+        model = Item
+        fields = "__all__"
+
+    def clean_media(self):
+        upload = self.cleaned_data.get("media")
+        if upload and hasattr(upload, "chunks") and not getattr(upload, "_committed", True):
+            spooled = spool_upload(upload)
+            try:
+                info = inspect_media(spooled)
+            except ApplicationError as exc:
+                raise forms.ValidationError(exc.message) from None
+            finally:
+                spooled.unlink(missing_ok=True)
+            self.instance.media_info = info.as_dict()
+        return upload
 
 
 @admin.register(Item)
 class ItemAdmin(admin.ModelAdmin):
-    list_display = ("title", "kind", "date_text", "place", "created_at")
-    list_filter = ("kind",)
-    search_fields = ("title", "title_zh", "description", "place", "creator")
+    form = ItemAdminForm
+    list_display = ("title", "kind", "date_text", "place", "institution", "created_at")
+    list_filter = ("kind", "date_precision")
+    search_fields = ("title", "title_zh", "title_en", "description", "place", "creator", "tags")
     prepopulated_fields = {"slug": ("title",)}
     readonly_fields = ("media_info",)
+
+
+@admin.register(Partner)
+class PartnerAdmin(admin.ModelAdmin):
+    list_display = ("name", "url")
+    prepopulated_fields = {"slug": ("name",)}
+
+
+class CollectionItemInline(admin.TabularInline):
+    model = CollectionItem
+    extra = 1
+    autocomplete_fields = ["item"]
+
+
+@admin.register(Collection)
+class CollectionAdmin(admin.ModelAdmin):
+    list_display = ("title", "partner", "is_published", "created_at")
+    list_filter = ("is_published", "partner")
+    prepopulated_fields = {"slug": ("title",)}
+    inlines = [CollectionItemInline]
+
+    def save_model(self, request, obj, form, change):
+        if not obj.curator_id:
+            obj.curator = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Version)
+class VersionAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "item", "author", "is_homework", "featured", "ai_color", "is_hidden", "created_at")
+    list_filter = ("is_homework", "featured", "ai_color", "is_hidden", "licence")
+    search_fields = ("title", "item__title", "author__username")
+    readonly_fields = ("recipe", "media_info", "job")
+
+
+@admin.register(Comment)
+class CommentAdmin(admin.ModelAdmin):
+    list_display = ("author", "item", "created_at", "is_hidden", "is_deleted")
+    list_filter = ("is_hidden", "is_deleted")
+    search_fields = ("body", "author__username")
+
+
+@admin.register(Report)
+class ReportAdmin(admin.ModelAdmin):
+    list_display = ("reporter", "reason", "comment", "version", "created_at", "resolved_at", "resolution")
+    list_filter = ("resolution",)
+    actions = ["hide_reported", "dismiss"]
+
+    @admin.action(description=_("Hide what was reported and close the reports"))
+    def hide_reported(self, request, queryset):
+        for report in queryset.filter(resolved_at=None):
+            services.report_resolve(moderator=request.user, report=report, hide=True)
+
+    @admin.action(description=_("Dismiss the reports"))
+    def dismiss(self, request, queryset):
+        for report in queryset.filter(resolved_at=None):
+            services.report_resolve(moderator=request.user, report=report, hide=False)

@@ -21,28 +21,28 @@ DEMO_ITEMS = [
         "title": "Portrait of an astronaut (demo film)", "title_zh": "宇航员肖像（演示影片）",
         "description": "NASA portrait of Eileen Collins, turned into a flickering, scratched 12 fps clip.",
         "description_zh": "NASA 拍摄的艾琳·柯林斯肖像，被处理成闪烁、带划痕的 12 帧/秒老片段。",
-        "date_text": "1992", "place": "Houston, USA", "creator": "NASA", "rights": "Public domain (NASA)",
+        "date_text": "1992", "year": 1992, "place": "Houston, USA", "creator": "NASA", "rights": "Public domain (NASA)",
     },
     {
         "slug": "demo-rocket-film", "kind": Item.Kind.FILM, "sample": "rocket",
         "title": "Rocket on the launch pad (demo film)", "title_zh": "发射台上的火箭（演示影片）",
         "description": "A launch pad photo turned into a 16 fps clip with grain and exposure flicker.",
         "description_zh": "一张发射台照片，被处理成带颗粒和曝光闪烁的 16 帧/秒片段。",
-        "date_text": "c. 2000s", "place": "", "creator": "", "rights": "Public domain",
+        "date_text": "2000s", "year": 2000, "date_precision": "decade", "place": "", "creator": "", "rights": "Public domain",
     },
     {
         "slug": "demo-cameraman-photo", "kind": Item.Kind.PHOTO, "sample": "camera",
         "title": "The cameraman (demo photo)", "title_zh": "摄影师（演示照片）",
         "description": "The classic test photograph, with grain, dust and a scratch added.",
         "description_zh": "经典测试照片，加上了颗粒、灰尘和划痕。",
-        "date_text": "c. 1978", "place": "Cambridge, USA", "creator": "", "rights": "Free to use (scikit-image sample)",
+        "date_text": "c. 1978", "year": 1978, "circa": True, "place": "Cambridge, USA", "creator": "", "rights": "Free to use (scikit-image sample)",
     },
     {
         "slug": "demo-coffee-photo", "kind": Item.Kind.PHOTO, "sample": "coffee",
         "title": "A cup of coffee (demo photo)", "title_zh": "一杯咖啡（演示照片）",
         "description": "A color photo faded to gray with grain, as an old print would be.",
         "description_zh": "一张彩色照片，褪成带颗粒的灰度，像一张旧相片。",
-        "date_text": "2000s", "place": "", "creator": "Rachel Michetti", "rights": "CC0 (scikit-image sample)",
+        "date_text": "2000s", "year": 2000, "date_precision": "decade", "place": "", "creator": "Rachel Michetti", "rights": "CC0 (scikit-image sample)",
     },
 ]
 
@@ -61,7 +61,8 @@ def seed_demo_items(stdout=None) -> int:
         if Item.objects.filter(slug=spec["slug"]).exists():
             continue
         fields = {k: v for k, v in spec.items() if k != "sample"}
-        item = Item(credit_line=SAMPLE_CREDIT, source="scikit-image data." + spec["sample"], **fields)
+        item = Item(credit_line=SAMPLE_CREDIT, institution="scikit-image sample data",
+                    call_number="skimage.data." + spec["sample"], **fields)
         folder = Path(settings.MEDIA_ROOT) / item_file_path(item, "")
         folder.mkdir(parents=True, exist_ok=True)
         photo = _sample_rgb(spec["sample"])

@@ -1,21 +1,50 @@
+"""Thin HTML views for the gallery; the rules live in services and selectors."""
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404
-from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_GET
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
 
-from gallery.models import Item
+from gallery import selectors, services
+from gallery.forms import CommentForm, HomeworkForm, ReportForm
+from gallery.models import Comment, Item, Report, Version
 from jobs.forms import RecipeForm
+from restoration_site.errors import ApplicationError
 from restoration_site.http import media_file_response
 
 
 @require_GET
 def home(request):
-    return render(request, "gallery/home.html", {"items": Item.objects.all()[:60]})
+    return render(request, "gallery/home.html", selectors.home_page(request.user))
+
+
+@require_GET
+def gallery_list(request):
+    params = request.GET
+    try:
+        decade = int(params["decade"]) if params.get("decade") else None
+    except ValueError:
+        decade = None
+    items = selectors.items_filtered(kind=params.get("kind", ""), decade=decade, place=params.get("place", ""),
+                                     collection=params.get("collection", ""),
+                                     has_homework=params.get("homework") == "1", q=params.get("q", "").strip())
+    page = Paginator(items, selectors.GALLERY_PAGE_SIZE).get_page(params.get("page"))
+    query = params.copy()
+    query.pop("page", None)
+    return render(request, "gallery/list.html", {
+        "page": page, "kinds": Item.Kind.choices, "decades": selectors.decades(),
+        "collections": selectors.published_collections(), "filters": params, "query": query.urlencode()})
 
 
 @require_GET
 def item_detail(request, slug):
-    item = get_object_or_404(Item, slug=slug)
-    return render(request, "gallery/item.html", {"item": item, "recipe_form": RecipeForm()})
+    context = selectors.item_page(slug=slug, user=request.user)
+    context.update(recipe_form=RecipeForm(), homework_form=HomeworkForm(), comment_form=CommentForm(),
+                   homework_left=services.homework_remaining_today(request.user) if request.user.is_authenticated else 0)
+    return render(request, "gallery/item.html", context)
 
 
 @require_GET
@@ -26,3 +55,132 @@ def item_media(request, slug, which):
         raise Http404("No such file.")
     suffix = field.name.rsplit(".", 1)[-1]
     return media_file_response(request, field.path, download_name=f"{item.slug}-{which}.{suffix}")
+
+
+@require_GET
+def version_media(request, uid, which):
+    version = get_object_or_404(Version.objects.select_related("item"), uid=uid)
+    if version.is_hidden and not request.user.is_staff:
+        raise Http404("No such version.")
+    field = {"media": version.media, "poster": version.poster}.get(which)
+    if not field:
+        raise Http404("No such file.")
+    suffix = field.name.rsplit(".", 1)[-1]
+    return media_file_response(request, field.path, download_name=f"{version.item.slug}-{version.uid}-{which}.{suffix}")
+
+
+def _done(request, item, message=None, level=messages.SUCCESS):
+    if message:
+        messages.add_message(request, level, message)
+    return redirect(item)
+
+
+@login_required
+@require_POST
+def homework_new(request, slug):
+    item = get_object_or_404(Item, slug=slug)
+    form = HomeworkForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _done(request, item, _("Homework not handed in: %(errors)s") % {
+            "errors": " ".join(e for errors in form.errors.values() for e in errors)}, messages.ERROR)
+    try:
+        services.homework_hand_in(author=request.user, item=item, upload=form.cleaned_data["file"],
+                                  title=form.cleaned_data["title"], description=form.cleaned_data["description"],
+                                  licence=form.cleaned_data["licence"], ai_color=form.cleaned_data["ai_color"])
+    except ApplicationError as exc:
+        return _done(request, item, exc.message, messages.ERROR)
+    return _done(request, item, _("Thank you! Your homework is on the page."))
+
+
+@login_required
+@require_POST
+def comment_new(request, slug):
+    item = get_object_or_404(Item, slug=slug)
+    form = CommentForm(request.POST)
+    if not form.is_valid():
+        return _done(request, item, _("The comment is empty."), messages.ERROR)
+    version = Version.objects.filter(uid=form.cleaned_data["version"], item=item).first() \
+        if form.cleaned_data["version"] else None
+    parent = Comment.objects.filter(pk=form.cleaned_data["parent"], item=item).first() \
+        if form.cleaned_data["parent"] else None
+    try:
+        services.comment_create(author=request.user, item=item, body=form.cleaned_data["body"], version=version,
+                                parent=parent)
+    except ApplicationError as exc:
+        return _done(request, item, exc.message, messages.ERROR)
+    return _done(request, item)
+
+
+@login_required
+@require_POST
+def comment_action(request, comment_id, action):
+    comment = get_object_or_404(Comment.objects.select_related("item"), pk=comment_id)
+    try:
+        if action == "edit":
+            services.comment_edit(user=request.user, comment=comment, body=request.POST.get("body", ""))
+        elif action == "delete":
+            services.comment_delete(user=request.user, comment=comment)
+        elif action in ("hide", "unhide"):
+            services.comment_hide(moderator=request.user, comment=comment, hidden=action == "hide")
+        elif action == "report":
+            form = ReportForm(request.POST)
+            reason = form.cleaned_data["reason"] if form.is_valid() else ""
+            services.report_create(reporter=request.user, comment=comment, reason=reason)
+            messages.info(request, _("Thank you; a moderator will look at it."))
+        else:
+            raise Http404
+    except ApplicationError as exc:
+        if exc.status_code == 403:
+            raise Http404 from None  # do not reveal what a stranger cannot touch
+        return _done(request, comment.item, exc.message, messages.ERROR)
+    return _done(request, comment.item)
+
+
+@login_required
+@require_POST
+def version_action(request, uid, action):
+    version = get_object_or_404(Version.objects.select_related("item"), uid=uid)
+    try:
+        if action == "vote":
+            services.vote_toggle(user=request.user, version=version)
+        elif action in ("feature", "unfeature"):
+            services.version_feature(moderator=request.user, version=version, featured=action == "feature")
+        elif action == "report":
+            form = ReportForm(request.POST)
+            services.report_create(reporter=request.user, version=version,
+                                   reason=form.cleaned_data["reason"] if form.is_valid() else "")
+            messages.info(request, _("Thank you; a moderator will look at it."))
+        else:
+            raise Http404
+    except ApplicationError as exc:
+        if exc.status_code == 403:
+            raise Http404 from None
+        return _done(request, version.item, exc.message, messages.ERROR)
+    return _done(request, version.item)
+
+
+@require_GET
+def collection_detail(request, slug):
+    return render(request, "gallery/collection.html", selectors.collection_page(slug=slug, user=request.user))
+
+
+@require_GET
+def partner_detail(request, slug):
+    return render(request, "gallery/partner.html", selectors.partner_page(slug=slug))
+
+
+@require_GET
+def profile(request, username):
+    return render(request, "gallery/profile.html", selectors.profile_page(username=username, viewer=request.user))
+
+
+@staff_member_required
+def moderation(request):
+    if request.method == "POST":
+        report = get_object_or_404(Report, pk=request.POST.get("report"))
+        try:
+            services.report_resolve(moderator=request.user, report=report, hide=request.POST.get("action") == "hide")
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        return redirect("moderation")
+    return render(request, "gallery/moderation.html", {"reports": selectors.open_reports()})

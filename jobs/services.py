@@ -22,7 +22,7 @@ from engine.recipes import load_recipe, recipe_from_dict
 from jobs.events import send_job_event
 from jobs.models import ALLOWED_TRANSITIONS, Job, JobState, job_file_path
 from jobs.selectors import job_snapshot
-from jobs.uploads import inspect_media, spool_upload, store_media
+from restoration_site.uploads import inspect_media, spool_upload, store_media
 from restoration_site.errors import ApplicationError
 
 logger = logging.getLogger(__name__)

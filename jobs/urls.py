@@ -10,5 +10,6 @@ urlpatterns = [
     path("<uuid:job_id>/", views.job_detail, name="detail"),
     path("<uuid:job_id>/cancel/", views.job_cancel, name="cancel"),
     path("<uuid:job_id>/result/", views.job_result, name="result"),
+    path("<uuid:job_id>/publish/", views.job_publish, name="publish"),
     path("<uuid:job_id>/source/", views.job_source, name="source"),
 ]

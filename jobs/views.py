@@ -69,7 +69,11 @@ def _page_labels() -> dict:
 @require_GET
 def job_detail(request, job_id):
     job = job_get_visible(user=request.user, job_id=job_id)
-    return render(request, "jobs/detail.html", {"job": job, "snapshot": job_snapshot(job), "labels": _page_labels()})
+    from gallery.forms import PublishForm
+
+    publishable = job.item_id is not None and job.state == "succeeded" and not hasattr(job, "version")
+    return render(request, "jobs/detail.html", {"job": job, "snapshot": job_snapshot(job), "labels": _page_labels(),
+                                                "publish_form": PublishForm() if publishable else None})
 
 
 @login_required
@@ -82,6 +86,26 @@ def job_cancel(request, job_id):
     except ApplicationError as exc:
         messages.error(request, exc.message)
     return redirect("jobs:detail", job_id=job.id)
+
+
+@login_required
+@require_POST
+def job_publish(request, job_id):
+    from gallery.forms import PublishForm
+    from gallery.services import version_publish_from_job
+
+    job = job_get_visible(user=request.user, job_id=job_id)
+    form = PublishForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ApplicationError(_("Choose a licence."))
+        version = version_publish_from_job(user=request.user, job=job, title=form.cleaned_data["title"],
+                                           licence=form.cleaned_data["licence"])
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("jobs:detail", job_id=job.id)
+    messages.success(request, _("Published on the item's page."))
+    return redirect(version.get_absolute_url())
 
 
 @login_required

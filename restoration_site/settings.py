@@ -152,6 +152,8 @@ CELERY_BEAT_SCHEDULE = {
     "reap-stale-jobs": {"task": "jobs.reap_stale_jobs", "schedule": float(os.environ.get("JOB_REAP_INTERVAL", 60))},
 }
 
+HOMEWORK_DAILY_CAP = int(os.environ.get("HOMEWORK_DAILY_CAP", 5))
+
 ENGINE_MODELS_DIR = Path(os.environ.get("ENGINE_MODELS_DIR", BASE_DIR / "var" / "models"))
 
 # Upload caps (see README). Files above FILE_UPLOAD_MAX_MEMORY_SIZE go to a temporary file.
@@ -170,7 +172,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "EXCEPTION_HANDLER": "restoration_site.errors.api_exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"job_launch": os.environ.get("JOB_LAUNCH_RATE", "30/hour")},
+    "DEFAULT_THROTTLE_RATES": {
+        "job_launch": os.environ.get("JOB_LAUNCH_RATE", "30/hour"),
+        "comment": os.environ.get("COMMENT_RATE", "60/hour"),
+        "homework": os.environ.get("HOMEWORK_RATE", "20/hour"),
+        "report": os.environ.get("REPORT_RATE", "20/hour"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "History restoration API",

@@ -1,0 +1,100 @@
+"""Reads for the gallery pages and API. Each page's reads are a fixed number of queries,
+whatever the number of items, versions and comments (tests assert it)."""
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.db.models import BooleanField, Count, Exists, OuterRef, Prefetch, Q, QuerySet, Value
+from django.shortcuts import get_object_or_404
+
+from gallery.models import Collection, CollectionItem, Comment, Item, Partner, Report, Version, Vote
+
+GALLERY_PAGE_SIZE = 24
+
+
+def _visible_versions(user=None) -> QuerySet[Version]:
+    versions = (Version.objects.filter(is_hidden=False).select_related("author", "item", "parent")
+                .annotate(vote_count=Count("votes", distinct=True)))
+    if user is not None and user.is_authenticated:
+        return versions.annotate(voted=Exists(Vote.objects.filter(version=OuterRef("pk"), user=user)))
+    return versions.annotate(voted=Value(False, output_field=BooleanField()))
+
+
+def items_filtered(*, kind: str = "", decade: int | None = None, place: str = "", collection: str = "",
+                   has_homework: bool = False, q: str = "") -> QuerySet[Item]:
+    """Items for the gallery grid, newest first, with their count of visible homework."""
+    items = Item.objects.annotate(
+        homework_count=Count("versions", filter=Q(versions__is_homework=True, versions__is_hidden=False), distinct=True))
+    if kind:
+        items = items.filter(kind=kind)
+    if decade is not None:
+        items = items.filter(year__gte=decade, year__lt=decade + 10)
+    if place:
+        items = items.filter(place__icontains=place)
+    if collection:
+        items = items.filter(collections__slug=collection, collections__is_published=True)
+    if has_homework:
+        items = items.filter(homework_count__gt=0)
+    if q:
+        items = items.filter(Q(title__icontains=q) | Q(title_zh__icontains=q) | Q(title_en__icontains=q)
+                             | Q(description__icontains=q) | Q(description_zh__icontains=q) | Q(place__icontains=q)
+                             | Q(creator__icontains=q) | Q(tags__icontains=q))
+    return items.order_by("-created_at", "id")
+
+
+def decades() -> list[int]:
+    years = Item.objects.exclude(year=None).values_list("year", flat=True).distinct()
+    return sorted({year // 10 * 10 for year in years})
+
+
+def published_collections() -> QuerySet[Collection]:
+    first_items = CollectionItem.objects.select_related("item").order_by("position", "id")
+    return (Collection.objects.filter(is_published=True).select_related("partner")
+            .prefetch_related(Prefetch("entries", queryset=first_items)))
+
+
+def home_page(user) -> dict:
+    return {
+        "featured": list(_visible_versions(user).filter(featured=True)[:6]),
+        "latest_homework": list(_visible_versions(user).filter(is_homework=True)[:8]),
+        "collections": list(published_collections()[:6]),
+        "items": list(items_filtered()[:12]),
+    }
+
+
+def item_page(*, slug: str, user) -> dict:
+    """The item, its visible versions (with votes), its comment threads and its collections."""
+    item = get_object_or_404(Item.objects.select_related("uploader"), slug=slug)
+    versions = list(_visible_versions(user).filter(item=item).order_by("-featured", "-created_at"))
+    replies = Comment.objects.select_related("author").order_by("created_at", "id")
+    threads = list(Comment.objects.filter(item=item, parent=None).select_related("author", "version")
+                   .prefetch_related(Prefetch("replies", queryset=replies)))
+    collections = list(item.collections.filter(is_published=True).select_related("partner"))
+    return {"item": item, "versions": versions, "threads": threads, "collections": collections}
+
+
+def collection_page(*, slug: str, user) -> dict:
+    collections = Collection.objects.select_related("partner", "curator")
+    if not user.is_staff:
+        collections = collections.filter(is_published=True)  # drafts are for staff only
+    collection = get_object_or_404(collections, slug=slug)
+    entries = list(collection.entries.select_related("item").order_by("position", "id"))
+    return {"collection": collection, "entries": entries}
+
+
+def partner_page(*, slug: str) -> dict:
+    partner = get_object_or_404(Partner, slug=slug)
+    return {"partner": partner, "collections": list(published_collections().filter(partner=partner))}
+
+
+def profile_page(*, username: str, viewer) -> dict:
+    person = get_object_or_404(get_user_model(), username=username, is_active=True)
+    versions = list(_visible_versions(viewer).filter(author=person))
+    jobs = []
+    if viewer.is_authenticated and (viewer.pk == person.pk or viewer.is_staff):
+        jobs = list(person.jobs.select_related("item")[:50])
+    return {"person": person, "versions": versions, "jobs": jobs}
+
+
+def open_reports() -> QuerySet[Report]:
+    return (Report.objects.filter(resolved_at=None)
+            .select_related("reporter", "comment__author", "comment__item", "version__author", "version__item"))

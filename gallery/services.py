@@ -1,0 +1,239 @@
+"""Every write in the gallery: items, versions (homework and published job results), votes,
+comments, reports, moderation. Views and the API only call these."""
+from __future__ import annotations
+
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from engine.io import probe, read_video_frames
+from engine.pipeline import jpeg_preview
+from gallery.models import Comment, Item, Licence, Report, Version, Vote, item_file_path, version_file_path
+from jobs.models import Job, JobState
+from restoration_site.errors import ApplicationError
+from restoration_site.uploads import inspect_media, spool_upload, store_media
+
+# Stages whose output colors are made up by a machine, not recorded in the source.
+AI_COLOR_STAGES = {"colorize"}
+
+
+def _require_staff(user) -> None:
+    if not (user.is_authenticated and user.is_staff):
+        raise ApplicationError(_("Only staff can do this."), status_code=403)
+
+
+def _media_kind_for(item: Item) -> str:
+    return "video" if item.kind == Item.Kind.FILM else "image"
+
+
+def _write_poster(media: Path, kind: str) -> Path | None:
+    if kind != "video":
+        return None
+    poster = media.with_name("poster.jpg")
+    poster.write_bytes(jpeg_preview(next(iter(read_video_frames(media))), 640, quality=85))
+    return poster
+
+
+def _relative(path: Path) -> str:
+    return str(path.relative_to(settings.MEDIA_ROOT))
+
+
+def item_create(*, uploader, upload, kind: str, title: str, **fields) -> Item:
+    """Add a historical item (staff). The file is checked by decoding it; its facts are recorded."""
+    _require_staff(uploader)
+    spooled = spool_upload(upload)
+    try:
+        info = inspect_media(spooled)
+        expected = "video" if kind == Item.Kind.FILM else "image"
+        if info.kind != expected:
+            raise ApplicationError(_("A %(kind)s needs a %(media)s file.") % {"kind": kind, "media": expected})
+        base = slugify(fields.pop("slug", "") or title)[:40] or "item"
+        slug, n = base, 1
+        while Item.objects.filter(slug=slug).exists():
+            n += 1
+            slug = f"{base}-{n}"
+        item = Item(slug=slug, kind=kind, title=title, uploader=uploader, media_info=info.as_dict(), **fields)
+        stored = store_media(spooled, info, Path(settings.MEDIA_ROOT) / item_file_path(item, "original"))
+    finally:
+        spooled.unlink(missing_ok=True)
+    try:
+        item.media.name = _relative(stored)
+        poster = _write_poster(stored, info.kind)
+        if poster:
+            item.poster.name = _relative(poster)
+        item.full_clean()
+        item.save()
+    except Exception:
+        shutil.rmtree(stored.parent, ignore_errors=True)
+        raise
+    return item
+
+
+def homework_remaining_today(user) -> int:
+    since = timezone.now() - timedelta(days=1)
+    used = Version.objects.filter(author=user, is_homework=True, created_at__gte=since).count()
+    return max(0, settings.HOMEWORK_DAILY_CAP - used)
+
+
+def homework_hand_in(*, author, item: Item, upload, title: str = "", description: str = "",
+                     licence: str = Licence.CC_BY, ai_color: bool = False, parent: Version | None = None) -> Version:
+    """A community member's own restoration of `item` (交作业), made anywhere, checked like any upload."""
+    if not author.is_authenticated:
+        raise ApplicationError(_("Log in to hand in homework."), status_code=403)
+    if homework_remaining_today(author) <= 0:
+        raise ApplicationError(_("You have handed in %(cap)d pieces of homework in the last 24 hours; "
+                                 "that is the daily limit.") % {"cap": settings.HOMEWORK_DAILY_CAP}, status_code=429)
+    if parent is not None and parent.item_id != item.pk:
+        raise ApplicationError(_("The parent version belongs to another item."))
+    spooled = spool_upload(upload)
+    try:
+        info = inspect_media(spooled)
+        if info.kind != _media_kind_for(item):
+            raise ApplicationError(_("This item is a %(kind)s: hand in a %(media)s.") % {
+                "kind": item.get_kind_display(), "media": _("video") if item.kind == Item.Kind.FILM else _("image")})
+        version = Version(item=item, author=author, parent=parent, title=title[:200], description=description,
+                          licence=licence, ai_color=ai_color, is_homework=True, media_info=info.as_dict())
+        stored = store_media(spooled, info, Path(settings.MEDIA_ROOT) / version_file_path(version, "media"))
+    finally:
+        spooled.unlink(missing_ok=True)
+    return _save_version(version, stored, info.kind)
+
+
+def _save_version(version: Version, stored: Path, kind: str) -> Version:
+    try:
+        version.media.name = _relative(stored)
+        poster = _write_poster(stored, kind)
+        if poster:
+            version.poster.name = _relative(poster)
+        version.full_clean()
+        version.save()
+    except Exception:
+        shutil.rmtree(stored.parent, ignore_errors=True)
+        raise
+    return version
+
+
+def version_publish_from_job(*, user, job: Job, title: str = "", licence: str = Licence.CC_BY) -> Version:
+    """Publish a succeeded job's result as a version of its item, recording exactly how it was made."""
+    if job.owner_id != user.pk and not user.is_staff:
+        raise ApplicationError(_("Only the job's owner can publish it."), status_code=403)
+    if job.state != JobState.SUCCEEDED or not job.result:
+        raise ApplicationError(_("Only a finished job can be published."), status_code=409)
+    if job.item is None:
+        raise ApplicationError(_("This job was not made from a gallery item."))
+    if Version.objects.filter(job=job).exists():
+        raise ApplicationError(_("This job is already published."), status_code=409)
+    stages = {s["stage"] for s in job.recipe.get("stages", [])}
+    version = Version(item=job.item, author=user, job=job, title=title[:200] or job.recipe.get("name", ""),
+                      licence=licence, recipe=job.recipe, ai_color=bool(stages & AI_COLOR_STAGES),
+                      media_info=probe(job.result.path).as_dict())
+    target = Path(settings.MEDIA_ROOT) / version_file_path(version, "media" + Path(job.result.name).suffix)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(job.result.path, target)
+    with transaction.atomic():
+        return _save_version(version, target, job.kind)
+
+
+def vote_toggle(*, user, version: Version) -> bool:
+    """Vote for a version, or take the vote back; returns whether the user now votes for it."""
+    if not user.is_authenticated:
+        raise ApplicationError(_("Log in to vote."), status_code=403)
+    deleted, _ignored = Vote.objects.filter(user=user, version=version).delete()
+    if deleted:
+        return False
+    try:
+        with transaction.atomic():
+            Vote.objects.create(user=user, version=version)
+    except IntegrityError:  # a double click raced us: the vote is there
+        pass
+    return True
+
+
+def comment_create(*, author, item: Item, body: str, version: Version | None = None,
+                   parent: Comment | None = None) -> Comment:
+    if not author.is_authenticated:
+        raise ApplicationError(_("Log in to comment."), status_code=403)
+    body = body.strip()
+    if not body:
+        raise ApplicationError(_("The comment is empty."))
+    if parent is not None:
+        if parent.item_id != item.pk:
+            raise ApplicationError(_("That comment belongs to another item."))
+        if parent.parent_id is not None:
+            parent = parent.parent  # one level of replies: answer in the same thread
+    if version is not None and version.item_id != item.pk:
+        raise ApplicationError(_("That version belongs to another item."))
+    comment = Comment(item=item, version=version, parent=parent, author=author, body=body)
+    comment.full_clean()
+    comment.save()
+    return comment
+
+
+def comment_edit(*, user, comment: Comment, body: str) -> Comment:
+    if comment.author_id != user.pk:
+        raise ApplicationError(_("You can only edit your own comments."), status_code=403)
+    if comment.is_deleted:
+        raise ApplicationError(_("This comment was deleted."), status_code=409)
+    body = body.strip()
+    if not body:
+        raise ApplicationError(_("The comment is empty."))
+    comment.body, comment.edited_at = body, timezone.now()
+    comment.full_clean()
+    comment.save(update_fields=["body", "edited_at"])
+    return comment
+
+
+def comment_delete(*, user, comment: Comment) -> None:
+    """Soft delete (replies stay readable); by the author or staff."""
+    if comment.author_id != user.pk and not user.is_staff:
+        raise ApplicationError(_("You can only delete your own comments."), status_code=403)
+    comment.is_deleted = True
+    comment.save(update_fields=["is_deleted"])
+
+
+def comment_hide(*, moderator, comment: Comment, hidden: bool = True) -> None:
+    _require_staff(moderator)
+    comment.is_hidden = hidden
+    comment.save(update_fields=["is_hidden"])
+
+
+def version_feature(*, moderator, version: Version, featured: bool = True) -> None:
+    _require_staff(moderator)
+    version.featured = featured
+    version.save(update_fields=["featured"])
+
+
+def report_create(*, reporter, reason: str, comment: Comment | None = None, version: Version | None = None) -> Report:
+    if not reporter.is_authenticated:
+        raise ApplicationError(_("Log in to report."), status_code=403)
+    if (comment is None) == (version is None):
+        raise ApplicationError(_("Report either a comment or a version."))
+    reason = reason.strip()
+    if not reason:
+        raise ApplicationError(_("Say what is wrong."))
+    report = Report(reporter=reporter, comment=comment, version=version, reason=reason[:500])
+    report.full_clean()
+    report.save()
+    return report
+
+
+def report_resolve(*, moderator, report: Report, hide: bool) -> Report:
+    """Close a report; with `hide`, the reported comment or version is hidden."""
+    _require_staff(moderator)
+    if report.resolved_at is not None:
+        raise ApplicationError(_("This report is already resolved."), status_code=409)
+    with transaction.atomic():
+        if hide and report.comment_id:
+            comment_hide(moderator=moderator, comment=report.comment)
+        if hide and report.version_id:
+            Version.objects.filter(pk=report.version_id).update(is_hidden=True)
+        report.resolved_at, report.resolved_by = timezone.now(), moderator
+        report.resolution = "hidden" if hide else "dismissed"
+        report.save(update_fields=["resolved_at", "resolved_by", "resolution"])
+    return report
