@@ -52,7 +52,8 @@ def item_create(*, uploader, upload, kind: str, title: str, **fields) -> Item:
         info = inspect_media(spooled)
         expected = "video" if kind == Item.Kind.FILM else "image"
         if info.kind != expected:
-            raise ApplicationError(_("A %(kind)s needs a %(media)s file.") % {"kind": kind, "media": expected})
+            raise ApplicationError(_("A film clip needs a video file.") if kind == Item.Kind.FILM
+                                   else _("A photograph or painting needs an image file."))
         base = slugify(fields.pop("slug", "") or title)[:40] or "item"
         slug, n = base, 1
         while Item.objects.filter(slug=slug).exists():
@@ -95,8 +96,8 @@ def homework_hand_in(*, author, item: Item, upload, title: str = "", description
     try:
         info = inspect_media(spooled)
         if info.kind != _media_kind_for(item):
-            raise ApplicationError(_("This item is a %(kind)s: hand in a %(media)s.") % {
-                "kind": item.get_kind_display(), "media": _("video") if item.kind == Item.Kind.FILM else _("image")})
+            raise ApplicationError(_("This item is a film clip: hand in a video.") if item.kind == Item.Kind.FILM
+                                   else _("This item is a still picture: hand in an image."))
         version = Version(item=item, author=author, parent=parent, title=title[:200], description=description,
                           licence=licence, ai_color=ai_color, is_homework=True, media_info=info.as_dict())
         stored = store_media(spooled, info, Path(settings.MEDIA_ROOT) / version_file_path(version, "media"))

@@ -1,0 +1,154 @@
+from unittest import mock
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from engine.io import probe
+from gallery import services
+from gallery.models import Comment, Item, Report, Version, Vote
+from jobs import services as job_services
+from restoration_site.errors import ApplicationError
+from tests.gallery.factories import make_item, make_version, png_upload
+from tests.jobs.factories import upload_of
+
+
+@pytest.fixture
+def item(media_root):
+    return make_item()
+
+
+@pytest.fixture
+def staff(make_user):
+    return make_user("curator", is_staff=True)
+
+
+def files_under(root):
+    return sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file())
+
+
+def test_homework_is_stored_and_listed_with_its_facts(owner, item, media_root):
+    version = services.homework_hand_in(author=owner, item=item, upload=png_upload(), title="Mine",
+                                        description="Levels in GIMP", ai_color=True)
+    assert version.is_homework and version.ai_color and version.author == owner
+    assert version.media.name == f"items/{item.slug}/versions/{version.uid}/media.png"
+    assert version.media_info["width"] == 64
+    assert probe(version.media.path).kind == "image"
+
+
+def test_homework_must_match_the_items_kind(owner, media_root, film_clip):
+    photo = make_item()
+    with pytest.raises(ApplicationError, match="This item is a still picture: hand in an image."):
+        services.homework_hand_in(author=owner, item=photo, upload=upload_of(film_clip))
+    assert not Version.objects.exists()
+
+
+@pytest.mark.parametrize("content", [b"", b"<svg onload='alert(1)'/>", b"\x89PNG\r\n\x1a\n broken"])
+def test_bad_homework_files_leave_nothing_behind(owner, item, media_root, content):
+    before = files_under(media_root)
+    with pytest.raises(ApplicationError):
+        services.homework_hand_in(author=owner, item=item, upload=SimpleUploadedFile("x.png", content))
+    assert not Version.objects.exists()
+    assert files_under(media_root) == before
+
+
+def test_the_daily_homework_cap(owner, item, media_root, settings):
+    settings.HOMEWORK_DAILY_CAP = 2
+    for seed in range(2):
+        services.homework_hand_in(author=owner, item=item, upload=png_upload(seed=seed))
+    assert services.homework_remaining_today(owner) == 0
+    with pytest.raises(ApplicationError) as error:
+        services.homework_hand_in(author=owner, item=item, upload=png_upload(seed=3))
+    assert error.value.status_code == 429 and "daily limit" in error.value.message
+
+
+def test_votes_toggle_one_per_user(owner, stranger, item, media_root):
+    version = make_version(item, owner)
+    assert services.vote_toggle(user=stranger, version=version) is True
+    assert services.vote_toggle(user=owner, version=version) is True
+    assert Vote.objects.filter(version=version).count() == 2
+    assert services.vote_toggle(user=stranger, version=version) is False
+    assert list(Vote.objects.filter(version=version).values_list("user__username", flat=True)) == ["owner"]
+
+
+def test_replies_are_one_level_deep(owner, stranger, item, media_root):
+    top = services.comment_create(author=owner, item=item, body="Beautiful")
+    reply = services.comment_create(author=stranger, item=item, body="Agreed", parent=top)
+    deeper = services.comment_create(author=owner, item=item, body="Thanks", parent=reply)
+    assert reply.parent == top and deeper.parent == top
+    with pytest.raises(ApplicationError, match="empty"):
+        services.comment_create(author=owner, item=item, body="   ")
+
+
+def test_only_the_author_edits_and_the_author_or_staff_deletes(owner, stranger, staff, item, media_root):
+    comment = services.comment_create(author=owner, item=item, body="First")
+    with pytest.raises(ApplicationError) as error:
+        services.comment_edit(user=stranger, comment=comment, body="Hacked")
+    assert error.value.status_code == 403
+    services.comment_edit(user=owner, comment=comment, body="First, edited")
+    comment.refresh_from_db()
+    assert comment.body == "First, edited" and comment.edited_at is not None
+    with pytest.raises(ApplicationError):
+        services.comment_delete(user=stranger, comment=comment)
+    services.comment_delete(user=staff, comment=comment)
+    comment.refresh_from_db()
+    assert comment.is_deleted
+
+
+def test_reports_reach_staff_who_hide_or_dismiss(owner, stranger, staff, item, media_root):
+    comment = services.comment_create(author=owner, item=item, body="Spam spam")
+    report = services.report_create(reporter=stranger, comment=comment, reason="spam")
+    with pytest.raises(ApplicationError) as error:
+        services.report_resolve(moderator=stranger, report=report, hide=True)
+    assert error.value.status_code == 403
+    services.report_resolve(moderator=staff, report=report, hide=True)
+    comment.refresh_from_db()
+    assert comment.is_hidden and Report.objects.get().resolution == "hidden"
+    with pytest.raises(ApplicationError, match="already resolved"):
+        services.report_resolve(moderator=staff, report=report, hide=False)
+    with pytest.raises(ApplicationError, match="either a comment or a version"):
+        services.report_create(reporter=stranger, reason="x")
+
+
+def test_only_staff_feature_and_create_items(owner, staff, item, media_root, noisy_png):
+    version = make_version(item, owner)
+    with pytest.raises(ApplicationError):
+        services.version_feature(moderator=owner, version=version)
+    services.version_feature(moderator=staff, version=version)
+    version.refresh_from_db()
+    assert version.featured
+    upload = SimpleUploadedFile("scan.png", noisy_png)
+    with pytest.raises(ApplicationError):
+        services.item_create(uploader=owner, upload=upload, kind=Item.Kind.PHOTO, title="Nope")
+    created = services.item_create(uploader=staff, upload=SimpleUploadedFile("scan.png", noisy_png),
+                                   kind=Item.Kind.PAINTING, title="Portrait of the Qianlong Emperor", year=1736)
+    assert created.slug == "portrait-of-the-qianlong-emperor" and created.media_info["kind"] == "image"
+
+
+def test_a_film_item_gets_a_poster_and_its_facts(staff, media_root, film_clip):
+    item = services.item_create(uploader=staff, upload=upload_of(film_clip), kind=Item.Kind.FILM,
+                                title="Beijing street, 1920s")
+    assert item.media_info["fps"] == 12.0 and item.media_info["audio_codecs"] == ["aac"]
+    assert item.poster.name.endswith("poster.jpg")
+    with pytest.raises(ApplicationError, match="A film clip needs a video file."):
+        services.item_create(uploader=staff, upload=png_upload(), kind=Item.Kind.FILM, title="Not a film")
+
+
+def test_a_finished_job_is_published_with_its_recipe(owner, stranger, media_root, film_clip, make_user):
+    staff = make_user("boss", is_staff=True)
+    item = services.item_create(uploader=staff, upload=upload_of(film_clip), kind=Item.Kind.FILM, title="Clip")
+    with mock.patch("jobs.tasks.run_job.apply_async"), mock.patch("jobs.services.send_job_event"):
+        job = job_services.job_create_for_item(owner=owner, item=item, recipe_name="film-light")
+        with pytest.raises(ApplicationError, match="finished"):
+            services.version_publish_from_job(user=owner, job=job)
+        job_services.job_run(job_id=job.id)
+    job.refresh_from_db()
+    with pytest.raises(ApplicationError) as error:
+        services.version_publish_from_job(user=stranger, job=job)
+    assert error.value.status_code == 403
+    version = services.version_publish_from_job(user=owner, job=job, title="Steadied")
+    assert version.recipe["stages"][0]["stage"] == "deflicker" and not version.ai_color
+    assert version.job == job and not version.is_homework
+    assert probe(version.media.path).frame_count == 24
+    assert version.poster.name.endswith("poster.jpg")
+    with pytest.raises(ApplicationError, match="already published"):
+        services.version_publish_from_job(user=owner, job=job)
