@@ -103,6 +103,8 @@ class Item(models.Model):
     tags = models.CharField(_("tags"), max_length=300, blank=True, help_text=_("Comma-separated."))
     media = models.FileField(upload_to=item_file_path, max_length=300)
     media_info = models.JSONField(default=dict, blank=True, help_text=_("Technical facts read at upload."))
+    web_media = models.FileField(upload_to=item_file_path, max_length=300, blank=True,
+                                 help_text=_("A browser-playable copy, when the original is not."))
     poster = models.FileField(upload_to=item_file_path, max_length=300, blank=True)
     uploader = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                  related_name="uploaded_items")
@@ -197,6 +199,8 @@ class Version(models.Model):
     job = models.OneToOneField("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="version")
     media = models.FileField(upload_to=version_file_path, max_length=300)
     media_info = models.JSONField(default=dict, blank=True)
+    web_media = models.FileField(upload_to=version_file_path, max_length=300, blank=True,
+                                 help_text=_("A browser-playable copy, when the upload is not."))
     poster = models.FileField(upload_to=version_file_path, max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 

@@ -6,13 +6,15 @@ import shutil
 from datetime import timedelta
 from pathlib import Path
 
+from django.apps import apps
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from engine.io import probe, read_video_frames
+from engine.io import probe, read_video_frames, transcode_for_web
+from engine.io.probe import MediaInfo
 from engine.pipeline import jpeg_preview
 from gallery.models import Comment, Item, Licence, Report, Version, Vote, item_file_path, version_file_path
 from jobs.models import Job, JobState
@@ -44,6 +46,26 @@ def _relative(path: Path) -> str:
     return str(path.relative_to(settings.MEDIA_ROOT))
 
 
+def _schedule_web_copy(obj: Item | Version, info: MediaInfo) -> None:
+    """Browsers cannot play every video (ProRes, HEVC, 10-bit, PCM audio): a worker makes an H.264 copy."""
+    if info.kind == "video" and not info.browser_playable:
+        from gallery.tasks import make_web_copy
+
+        transaction.on_commit(lambda: make_web_copy.delay(obj._meta.label, obj.pk))
+
+
+def media_make_web_copy(*, model_label: str, pk: int) -> None:
+    """Write the browser-playable copy of an item's or version's video (run by a Celery worker)."""
+    obj = apps.get_model(model_label).objects.filter(pk=pk).first()
+    if obj is None or obj.web_media:
+        return
+    source = Path(obj.media.path)
+    target = source.with_name("web.mp4")
+    transcode_for_web(source, target)
+    obj.web_media.name = _relative(target)
+    obj.save(update_fields=["web_media"])
+
+
 def item_create(*, uploader, upload, kind: str, title: str, **fields) -> Item:
     """Add a historical item (staff). The file is checked by decoding it; its facts are recorded."""
     _require_staff(uploader)
@@ -69,7 +91,9 @@ def item_create(*, uploader, upload, kind: str, title: str, **fields) -> Item:
         if poster:
             item.poster.name = _relative(poster)
         item.full_clean()
-        item.save()
+        with transaction.atomic():
+            item.save()
+            _schedule_web_copy(item, info)
     except Exception:
         shutil.rmtree(stored.parent, ignore_errors=True)
         raise
@@ -103,17 +127,19 @@ def homework_hand_in(*, author, item: Item, upload, title: str = "", description
         stored = store_media(spooled, info, Path(settings.MEDIA_ROOT) / version_file_path(version, "media"))
     finally:
         spooled.unlink(missing_ok=True)
-    return _save_version(version, stored, info.kind)
+    return _save_version(version, stored, info)
 
 
-def _save_version(version: Version, stored: Path, kind: str) -> Version:
+def _save_version(version: Version, stored: Path, info: MediaInfo) -> Version:
     try:
         version.media.name = _relative(stored)
-        poster = _write_poster(stored, kind)
+        poster = _write_poster(stored, info.kind)
         if poster:
             version.poster.name = _relative(poster)
         version.full_clean()
-        version.save()
+        with transaction.atomic():
+            version.save()
+            _schedule_web_copy(version, info)
     except Exception:
         shutil.rmtree(stored.parent, ignore_errors=True)
         raise
@@ -131,14 +157,14 @@ def version_publish_from_job(*, user, job: Job, title: str = "", licence: str = 
     if Version.objects.filter(job=job).exists():
         raise ApplicationError(_("This job is already published."), status_code=409)
     stages = {s["stage"] for s in job.recipe.get("stages", [])}
+    info = probe(job.result.path)
     version = Version(item=job.item, author=user, job=job, title=title[:200] or job.recipe.get("name", ""),
                       licence=licence, recipe=job.recipe, ai_color=bool(stages & AI_COLOR_STAGES),
-                      media_info=probe(job.result.path).as_dict())
+                      media_info=info.as_dict())
     target = Path(settings.MEDIA_ROOT) / version_file_path(version, "media" + Path(job.result.name).suffix)
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(job.result.path, target)
-    with transaction.atomic():
-        return _save_version(version, target, job.kind)
+    return _save_version(version, target, info)
 
 
 def vote_toggle(*, user, version: Version) -> bool:

@@ -50,7 +50,8 @@ def item_detail(request, slug):
 @require_GET
 def item_media(request, slug, which):
     item = get_object_or_404(Item, slug=slug)
-    field = {"media": item.media, "poster": item.poster}.get(which)
+    # "media" is what a page plays (the browser-playable copy when there is one); "original" the upload.
+    field = {"media": item.web_media or item.media, "original": item.media, "poster": item.poster}.get(which)
     if not field:
         raise Http404("No such file.")
     suffix = field.name.rsplit(".", 1)[-1]
@@ -62,7 +63,8 @@ def version_media(request, uid, which):
     version = get_object_or_404(Version.objects.select_related("item"), uid=uid)
     if version.is_hidden and not request.user.is_staff:
         raise Http404("No such version.")
-    field = {"media": version.media, "poster": version.poster}.get(which)
+    field = {"media": version.web_media or version.media, "original": version.media,
+             "poster": version.poster}.get(which)
     if not field:
         raise Http404("No such file.")
     suffix = field.name.rsplit(".", 1)[-1]

@@ -27,6 +27,7 @@ class MediaInfo:
     frame_count: int = 1
     duration: float = 0.0
     video_codec: str = ""
+    pixel_format: str = ""
     audio_codecs: list[str] = field(default_factory=list)
     sha256: str = ""
 
@@ -37,6 +38,13 @@ class MediaInfo:
     @property
     def has_audio(self) -> bool:
         return bool(self.audio_codecs)
+
+    @property
+    def browser_playable(self) -> bool:
+        """Whether browsers play the file as it is: H.264 4:2:0 8-bit in mp4, with AAC or MP3 audio."""
+        return (self.kind == "video" and self.format == "mov" and self.video_codec == "h264"
+                and self.pixel_format in ("yuv420p", "yuvj420p")
+                and all(codec in ("aac", "mp3") for codec in self.audio_codecs))
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -113,6 +121,7 @@ def _probe_video(path: Path) -> MediaInfo:
             frame_count=int(frames),
             duration=duration,
             video_codec=stream.codec_context.name,
+            pixel_format=stream.codec_context.pix_fmt or "",
             audio_codecs=[a.codec_context.name for a in container.streams.audio],
         )
 

@@ -188,3 +188,28 @@ def _packet_seconds(packet) -> float:
     if packet.dts is None or packet.time_base is None:
         return 0.0
     return float(packet.dts * packet.time_base)
+
+
+def transcode_for_web(source: str | Path, output: str | Path, *, crf: int = 20) -> int:
+    """Re-encode any decodable video to browser-playable H.264 mp4 with its audio; returns frames written.
+
+    Rotation is applied and a variable frame rate keeps its timing, as in a restoration.
+    """
+    from engine.io.probe import probe
+
+    info = probe(source)
+    times = frame_times(source)
+    output = Path(output)
+    video_only = output.with_name(output.stem + ".video-only.mp4")
+    try:
+        with VideoEncoder(video_only, fps=info.fps, crf=crf,
+                          times=times if is_variable_rate(times, info.fps) else None) as encoder:
+            for frame in read_video_frames(source):
+                encoder.write(frame)
+        if info.has_audio:
+            mux_with_audio(video_only, source, output)
+        else:
+            video_only.replace(output)
+    finally:
+        video_only.unlink(missing_ok=True)
+    return encoder.frames_written

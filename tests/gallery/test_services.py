@@ -152,3 +152,28 @@ def test_a_finished_job_is_published_with_its_recipe(owner, stranger, media_root
     assert version.poster.name.endswith("poster.jpg")
     with pytest.raises(ApplicationError, match="already published"):
         services.version_publish_from_job(user=owner, job=job)
+
+
+def test_a_video_browsers_cannot_play_gets_a_web_copy_from_the_worker(owner, media_root, pcm_clip,
+                                                                       django_capture_on_commit_callbacks, client):
+    film = make_item(kind=Item.Kind.FILM)
+    assert not probe(pcm_clip).browser_playable  # PCM audio in Matroska
+    with mock.patch("gallery.tasks.make_web_copy.delay") as enqueue:
+        with django_capture_on_commit_callbacks(execute=True):
+            version = services.homework_hand_in(author=owner, item=film, upload=upload_of(pcm_clip))
+    enqueue.assert_called_once_with("gallery.Version", version.pk)
+    services.media_make_web_copy(model_label="gallery.Version", pk=version.pk)  # what the worker runs
+    version.refresh_from_db()
+    web = probe(version.web_media.path)
+    assert web.browser_playable and web.frame_count == 10 and web.audio_codecs == ["aac"]
+    played = client.get(f"/versions/{version.uid}/media/")
+    assert played["Content-Type"] == "video/mp4"
+    assert client.get(f"/versions/{version.uid}/original/")["Content-Disposition"].endswith('.mkv"')
+
+
+def test_a_playable_upload_needs_no_copy(owner, media_root, film_clip, django_capture_on_commit_callbacks):
+    film = make_item(kind=Item.Kind.FILM)
+    with mock.patch("gallery.tasks.make_web_copy.delay") as enqueue:
+        with django_capture_on_commit_callbacks(execute=True):
+            services.homework_hand_in(author=owner, item=film, upload=upload_of(film_clip))
+    enqueue.assert_not_called()

@@ -1,0 +1,9 @@
+"""Celery entry points for the gallery: thin wrappers around the services."""
+from celery import shared_task
+
+from gallery import services
+
+
+@shared_task(name="gallery.make_web_copy")
+def make_web_copy(model_label: str, pk: int) -> None:
+    services.media_make_web_copy(model_label=model_label, pk=pk)
