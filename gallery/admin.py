@@ -12,19 +12,20 @@ from restoration_site.uploads import inspect_media, spool_upload
 class ItemAdminForm(forms.ModelForm):
     class Meta:
         model = Item
-        fields = "__all__"
+        exclude = ["web_media", "poster", "media_info"]
 
     def clean_media(self):
+        """Check a new file by decoding it, so a bad one is refused on the form."""
         upload = self.cleaned_data.get("media")
-        if upload and hasattr(upload, "chunks") and not getattr(upload, "_committed", True):
+        if "media" in self.changed_data and upload:
             spooled = spool_upload(upload)
             try:
-                info = inspect_media(spooled)
+                inspect_media(spooled)
             except ApplicationError as exc:
                 raise forms.ValidationError(exc.message) from None
             finally:
                 spooled.unlink(missing_ok=True)
-            self.instance.media_info = info.as_dict()
+            upload.seek(0)
         return upload
 
 
@@ -35,7 +36,15 @@ class ItemAdmin(admin.ModelAdmin):
     list_filter = ("kind", "date_precision")
     search_fields = ("title", "title_zh", "title_en", "description", "place", "creator", "tags")
     prepopulated_fields = {"slug": ("title",)}
-    readonly_fields = ("media_info",)
+
+    def save_model(self, request, obj, form, change):
+        if "media" in form.changed_data:
+            # Stored like any upload: server-made name, images re-encoded, poster, facts, web copy.
+            if not obj.uploader_id:
+                obj.uploader = request.user
+            services.item_save_with_media(item=obj, upload=form.cleaned_data["media"])
+        else:
+            super().save_model(request, obj, form, change)
 
 
 @admin.register(Partner)

@@ -67,35 +67,45 @@ def media_make_web_copy(*, model_label: str, pk: int) -> None:
 
 
 def item_create(*, uploader, upload, kind: str, title: str, **fields) -> Item:
-    """Add a historical item (staff). The file is checked by decoding it; its facts are recorded."""
+    """Add a historical item (staff only)."""
     _require_staff(uploader)
+    base = slugify(fields.pop("slug", "") or title)[:40] or "item"
+    slug, n = base, 1
+    while Item.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    item = Item(slug=slug, kind=kind, title=title, uploader=uploader, **fields)
+    return item_save_with_media(item=item, upload=upload)
+
+
+def item_save_with_media(*, item: Item, upload) -> Item:
+    """Save `item` with `upload` as its original: checked by decoding it, stored under a server-made
+    name (images re-encoded, which drops EXIF and GPS), with its technical facts, a poster frame and,
+    when browsers cannot play it, a web copy made by a worker. Nothing is kept on failure."""
     spooled = spool_upload(upload)
     try:
         info = inspect_media(spooled)
-        expected = "video" if kind == Item.Kind.FILM else "image"
+        expected = "video" if item.kind == Item.Kind.FILM else "image"
         if info.kind != expected:
-            raise ApplicationError(_("A film clip needs a video file.") if kind == Item.Kind.FILM
+            raise ApplicationError(_("A film clip needs a video file.") if item.kind == Item.Kind.FILM
                                    else _("A photograph or painting needs an image file."))
-        base = slugify(fields.pop("slug", "") or title)[:40] or "item"
-        slug, n = base, 1
-        while Item.objects.filter(slug=slug).exists():
-            n += 1
-            slug = f"{base}-{n}"
-        item = Item(slug=slug, kind=kind, title=title, uploader=uploader, media_info=info.as_dict(), **fields)
-        stored = store_media(spooled, info, Path(settings.MEDIA_ROOT) / item_file_path(item, "original"))
+        folder = Path(settings.MEDIA_ROOT) / item_file_path(item, "")
+        (folder / "web.mp4").unlink(missing_ok=True)
+        stored = store_media(spooled, info, folder / "original")
     finally:
         spooled.unlink(missing_ok=True)
     try:
-        item.media.name = _relative(stored)
+        item.media = _relative(stored)
+        item.media_info = info.as_dict()
+        item.web_media = ""
         poster = _write_poster(stored, info.kind)
-        if poster:
-            item.poster.name = _relative(poster)
+        item.poster = _relative(poster) if poster else ""
         item.full_clean()
         with transaction.atomic():
             item.save()
             _schedule_web_copy(item, info)
     except Exception:
-        shutil.rmtree(stored.parent, ignore_errors=True)
+        stored.unlink(missing_ok=True)
         raise
     return item
 

@@ -177,3 +177,26 @@ def test_a_playable_upload_needs_no_copy(owner, media_root, film_clip, django_ca
         with django_capture_on_commit_callbacks(execute=True):
             services.homework_hand_in(author=owner, item=film, upload=upload_of(film_clip))
     enqueue.assert_not_called()
+
+
+def test_curators_add_items_in_the_admin_with_checked_uploads(client, make_user, media_root, tmp_path):
+    from PIL import Image as PILImage
+
+    staff = make_user("admin", is_staff=True, is_superuser=True)
+    client.force_login(staff)
+    photo = tmp_path / "scan.jpg"
+    exif = PILImage.Exif()
+    exif[0x8825] = {1: "N", 2: (31.0, 14.0, 0.0)}
+    PILImage.new("RGB", (80, 60), (90, 80, 70)).save(photo, format="JPEG", exif=exif)
+    form = {"slug": "bund-1930", "kind": "photo", "title": "The Bund", "date_precision": "year"}
+    with open(photo, "rb") as handle:
+        response = client.post("/admin/gallery/item/add/", {**form, "media": handle})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    item = Item.objects.get(slug="bund-1930")
+    assert item.media.name == "items/bund-1930/original.png" and item.uploader == staff
+    assert item.media_info["width"] == 80
+    with PILImage.open(item.media.path) as stored:
+        assert not stored.getexif()
+    bad = client.post("/admin/gallery/item/add/", {**form, "slug": "bad", "media": SimpleUploadedFile("x.jpg", b"nope")})
+    assert bad.status_code == 200 and "not an image or video" in bad.content.decode()
+    assert not Item.objects.filter(slug="bad").exists()
