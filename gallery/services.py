@@ -3,17 +3,20 @@ comments, reports, moderation. Views and the API only call these."""
 from __future__ import annotations
 
 import shutil
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
 from django.apps import apps
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from engine.io import probe, read_video_frames, transcode_for_web
+from engine.errors import UnsupportedMedia
 from engine.io.probe import MediaInfo
 from engine.pipeline import jpeg_preview
 from gallery.models import Comment, Item, Licence, Report, Version, Vote, item_file_path, version_file_path
@@ -37,7 +40,7 @@ def _media_kind_for(item: Item) -> str:
 def _write_poster(media: Path, kind: str) -> Path | None:
     if kind != "video":
         return None
-    poster = media.with_name("poster.jpg")
+    poster = media.with_name(f"{media.stem}-poster.jpg")
     poster.write_bytes(jpeg_preview(next(iter(read_video_frames(media))), 640, quality=85))
     return poster
 
@@ -81,7 +84,8 @@ def item_create(*, uploader, upload, kind: str, title: str, **fields) -> Item:
 def item_save_with_media(*, item: Item, upload) -> Item:
     """Save `item` with `upload` as its original: checked by decoding it, stored under a server-made
     name (images re-encoded, which drops EXIF and GPS), with its technical facts, a poster frame and,
-    when browsers cannot play it, a web copy made by a worker. Nothing is kept on failure."""
+    when browsers cannot play it, a web copy made by a worker. On failure nothing new is kept and an
+    existing item keeps its files; on success the files it replaced are removed."""
     spooled = spool_upload(upload)
     try:
         info = inspect_media(spooled)
@@ -89,24 +93,28 @@ def item_save_with_media(*, item: Item, upload) -> Item:
         if info.kind != expected:
             raise ApplicationError(_("A film clip needs a video file.") if item.kind == Item.Kind.FILM
                                    else _("A photograph or painting needs an image file."))
-        folder = Path(settings.MEDIA_ROOT) / item_file_path(item, "")
-        (folder / "web.mp4").unlink(missing_ok=True)
-        stored = store_media(spooled, info, folder / "original")
+        # A fresh name for every upload, so the files an existing item points to stay until replaced.
+        stem = f"original-{uuid.uuid4().hex[:8]}"
+        stored = store_media(spooled, info, Path(settings.MEDIA_ROOT) / item_file_path(item, stem))
     finally:
         spooled.unlink(missing_ok=True)
+    replaced = [f.path for f in (item.media, item.web_media, item.poster) if f]
+    poster = None
     try:
-        item.media = _relative(stored)
-        item.media_info = info.as_dict()
-        item.web_media = ""
         poster = _write_poster(stored, info.kind)
+        item.media, item.media_info, item.web_media = _relative(stored), info.as_dict(), ""
         item.poster = _relative(poster) if poster else ""
         item.full_clean()
         with transaction.atomic():
             item.save()
             _schedule_web_copy(item, info)
     except Exception:
-        stored.unlink(missing_ok=True)
+        for path in (stored, poster):
+            if path is not None:
+                path.unlink(missing_ok=True)
         raise
+    for path in replaced:
+        Path(path).unlink(missing_ok=True)
     return item
 
 
@@ -124,7 +132,7 @@ def homework_hand_in(*, author, item: Item, upload, title: str = "", description
     if homework_remaining_today(author) <= 0:
         raise ApplicationError(_("You have handed in %(cap)d pieces of homework in the last 24 hours; "
                                  "that is the daily limit.") % {"cap": settings.HOMEWORK_DAILY_CAP}, status_code=429)
-    if parent is not None and parent.item_id != item.pk:
+    if parent is not None and (parent.item_id != item.pk or parent.is_hidden):
         raise ApplicationError(_("The parent version belongs to another item."))
     spooled = spool_upload(upload)
     try:
@@ -137,7 +145,15 @@ def homework_hand_in(*, author, item: Item, upload, title: str = "", description
         stored = store_media(spooled, info, Path(settings.MEDIA_ROOT) / version_file_path(version, "media"))
     finally:
         spooled.unlink(missing_ok=True)
-    return _save_version(version, stored, info)
+    with transaction.atomic():
+        # Count again with the author's row locked, so parallel uploads cannot pass the cap together.
+        get_user_model().objects.select_for_update().filter(pk=author.pk).first()
+        if homework_remaining_today(author) <= 0:
+            shutil.rmtree(stored.parent, ignore_errors=True)
+            raise ApplicationError(_("You have handed in %(cap)d pieces of homework in the last 24 hours; "
+                                     "that is the daily limit.") % {"cap": settings.HOMEWORK_DAILY_CAP},
+                                   status_code=429)
+        return _save_version(version, stored, info)
 
 
 def _save_version(version: Version, stored: Path, info: MediaInfo) -> Version:
@@ -167,8 +183,12 @@ def version_publish_from_job(*, user, job: Job, title: str = "", licence: str = 
     if Version.objects.filter(job=job).exists():
         raise ApplicationError(_("This job is already published."), status_code=409)
     stages = {s["stage"] for s in job.recipe.get("stages", [])}
-    info = probe(job.result.path)
-    version = Version(item=job.item, author=user, job=job, title=title[:200] or job.recipe.get("name", ""),
+    try:
+        info = probe(job.result.path)
+    except UnsupportedMedia:
+        raise ApplicationError(_("The job's result file is missing or damaged."), status_code=409) from None
+    # The restorer is the job's owner, also when staff publish it for them.
+    version = Version(item=job.item, author=job.owner, job=job, title=title[:200] or job.recipe.get("name", ""),
                       licence=licence, recipe=job.recipe, ai_color=bool(stages & AI_COLOR_STAGES),
                       media_info=info.as_dict())
     target = Path(settings.MEDIA_ROOT) / version_file_path(version, "media" + Path(job.result.name).suffix)
@@ -181,6 +201,8 @@ def vote_toggle(*, user, version: Version) -> bool:
     """Vote for a version, or take the vote back; returns whether the user now votes for it."""
     if not user.is_authenticated:
         raise ApplicationError(_("Log in to vote."), status_code=403)
+    if version.is_hidden:
+        raise ApplicationError(_("This version was hidden by a moderator."), status_code=404)
     deleted, _ignored = Vote.objects.filter(user=user, version=version).delete()
     if deleted:
         return False
@@ -254,6 +276,8 @@ def report_create(*, reporter, reason: str, comment: Comment | None = None, vers
     reason = reason.strip()
     if not reason:
         raise ApplicationError(_("Say what is wrong."))
+    if Report.objects.filter(reporter=reporter, comment=comment, version=version, resolved_at=None).exists():
+        raise ApplicationError(_("You have already reported this; a moderator will look at it."), status_code=409)
     report = Report(reporter=reporter, comment=comment, version=version, reason=reason[:500])
     report.full_clean()
     report.save()
@@ -269,7 +293,8 @@ def report_resolve(*, moderator, report: Report, hide: bool) -> Report:
         if hide and report.comment_id:
             comment_hide(moderator=moderator, comment=report.comment)
         if hide and report.version_id:
-            Version.objects.filter(pk=report.version_id).update(is_hidden=True)
+            report.version.is_hidden = True
+            report.version.save(update_fields=["is_hidden"])
         report.resolved_at, report.resolved_by = timezone.now(), moderator
         report.resolution = "hidden" if hide else "dismissed"
         report.save(update_fields=["resolved_at", "resolved_by", "resolution"])

@@ -1,6 +1,7 @@
 """One application error type, rendered as {"message": ..., "extra": {...}} with a 4xx status."""
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -22,6 +23,11 @@ class ApplicationError(Exception):
 def api_exception_handler(exc, context):
     if isinstance(exc, ApplicationError):
         return Response({"message": exc.message, "extra": exc.extra}, status=exc.status_code)
+    if isinstance(exc, DjangoValidationError):
+        # A model's own validation (full_clean in a service) speaks to the user too.
+        fields = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        return Response({"message": _first_message(fields), "extra": {"fields": fields}},
+                        status=status.HTTP_400_BAD_REQUEST)
     response = exception_handler(exc, context)
     if response is None:
         return None

@@ -1,3 +1,4 @@
+import re
 from unittest import mock
 
 import pytest
@@ -193,10 +194,35 @@ def test_curators_add_items_in_the_admin_with_checked_uploads(client, make_user,
         response = client.post("/admin/gallery/item/add/", {**form, "media": handle})
     assert response.status_code == 302, response.content.decode()[:2000]
     item = Item.objects.get(slug="bund-1930")
-    assert item.media.name == "items/bund-1930/original.png" and item.uploader == staff
+    assert re.fullmatch(r"items/bund-1930/original-[0-9a-f]{8}\.png", item.media.name) and item.uploader == staff
     assert item.media_info["width"] == 80
     with PILImage.open(item.media.path) as stored:
         assert not stored.getexif()
     bad = client.post("/admin/gallery/item/add/", {**form, "slug": "bad", "media": SimpleUploadedFile("x.jpg", b"nope")})
     assert bad.status_code == 200 and "not an image or video" in bad.content.decode()
     assert not Item.objects.filter(slug="bad").exists()
+
+
+def test_replacing_an_items_file_keeps_the_old_one_until_the_new_one_is_saved(staff, media_root, noisy_png):
+    item = services.item_create(uploader=staff, upload=SimpleUploadedFile("a.png", noisy_png), kind=Item.Kind.PHOTO,
+                                title="Scan")
+    old = item.media.path
+    with pytest.raises(ApplicationError):
+        services.item_save_with_media(item=item, upload=SimpleUploadedFile("b.png", b"broken"))
+    item.refresh_from_db()
+    assert item.media.path == old and probe(old).kind == "image"
+    services.item_save_with_media(item=item, upload=png_upload(seed=9))
+    item.refresh_from_db()
+    assert item.media.path != old
+    assert [str(p) for p in files_under(media_root)] == [item.media.name]  # the old file is gone
+
+
+def test_hidden_versions_take_no_votes_and_reports_are_not_repeated(owner, stranger, item, media_root):
+    version = make_version(item, owner)
+    services.report_create(reporter=stranger, version=version, reason="not a restoration")
+    with pytest.raises(ApplicationError, match="already reported"):
+        services.report_create(reporter=stranger, version=version, reason="again")
+    version.is_hidden = True
+    version.save()
+    with pytest.raises(ApplicationError):
+        services.vote_toggle(user=stranger, version=version)
