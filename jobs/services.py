@@ -35,8 +35,20 @@ def recipe_resolve(name: str) -> dict:
         raise ApplicationError(str(exc), extra={"field": "recipe"}) from None
 
 
+def jobs_active_count(owner) -> int:
+    return Job.objects.filter(owner=owner, state__in=[JobState.QUEUED, JobState.RUNNING]).count()
+
+
+def _check_active_limit(owner) -> None:
+    limit = settings.JOB_MAX_ACTIVE_PER_USER
+    if not owner.is_staff and jobs_active_count(owner) >= limit:
+        raise ApplicationError(_("You have %(n)d jobs queued or running, the most at once; cancel one or wait "
+                                 "for one to finish.") % {"n": limit}, status_code=429)
+
+
 def job_create_from_upload(*, owner, upload, recipe_name: str) -> Job:
     """Check the upload by decoding it, store it, and queue a job. Nothing is kept on failure."""
+    _check_active_limit(owner)
     recipe = recipe_resolve(recipe_name)
     spooled = spool_upload(upload)
     try:
@@ -48,6 +60,7 @@ def job_create_from_upload(*, owner, upload, recipe_name: str) -> Job:
 
 def job_create_for_item(*, owner, item, recipe_name: str) -> Job:
     """Queue a job on a gallery item's original file."""
+    _check_active_limit(owner)
     recipe = recipe_resolve(recipe_name)
     path = Path(item.media.path)
     info = inspect_media(path)

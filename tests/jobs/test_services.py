@@ -220,3 +220,18 @@ def test_the_reaper_leaves_live_jobs_alone(owner, film_clip, media_root, no_even
     job = job_for(owner, film_clip)
     Job.objects.filter(pk=job.pk).update(state=JobState.RUNNING, heartbeat_at=timezone.now(), attempts=1)
     assert services.jobs_reap_stale() == {"requeued": 0, "failed": 0}
+
+
+def test_a_user_has_a_limited_number_of_jobs_at_once(owner, film_clip, media_root, settings, make_user):
+    settings.JOB_MAX_ACTIVE_PER_USER = 2
+    first = job_for(owner, film_clip)
+    job_for(owner, film_clip)
+    with pytest.raises(ApplicationError) as error:
+        job_for(owner, film_clip)
+    assert error.value.status_code == 429 and "2 jobs queued or running" in error.value.message
+    with mock.patch("jobs.services.send_job_event"):
+        services.job_cancel(job=first)
+    job_for(owner, film_clip)  # a cancelled job frees its place
+    staff = make_user("staffer", is_staff=True)
+    for _ in range(3):
+        job_for(staff, film_clip)
