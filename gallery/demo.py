@@ -5,14 +5,18 @@ from pathlib import Path
 
 import numpy as np
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from skimage import data
 
 from engine.io import probe, read_video_frames
 from engine.io.image import write_image
-from engine.pipeline import jpeg_preview
+from engine.pipeline import Pipeline, jpeg_preview
+from engine.recipes import load_recipe
 from engine.synthetic import degrade, make_old_film
-from gallery.models import Item, item_file_path
+from gallery.models import (Collection, CollectionItem, Item, Licence, Partner, Version, item_file_path,
+                            version_file_path)
 
+DEMO_RESTORER = "demo-restorer"
 SAMPLE_CREDIT = "Sample photo shipped with scikit-image; degraded on purpose to look like old film."
 
 DEMO_ITEMS = [
@@ -54,8 +58,11 @@ def _sample_rgb(name: str) -> np.ndarray:
     return image[..., :3].astype(np.uint8)
 
 
-def seed_demo_items(stdout=None) -> int:
-    """Create the demo items that are missing; returns how many were made."""
+def seed_demo_items(stdout=None, *, with_versions: bool = True) -> int:
+    """Create the demo items that are missing; returns how many were made.
+
+    With `with_versions`, each gets a first restoration made by the engine (a few seconds each).
+    """
     made = 0
     for spec in DEMO_ITEMS:
         if Item.objects.filter(slug=spec["slug"]).exists():
@@ -80,7 +87,51 @@ def seed_demo_items(stdout=None) -> int:
         item.media_info = probe(media).as_dict()
         item.full_clean()
         item.save()
+        if with_versions:
+            _restore_demo_item(item, folder)
         made += 1
         if stdout is not None:
             stdout.write(f"  demo item: {item.title}")
+    _demo_collection()
     return made
+
+
+def _demo_restorer():
+    user, created = get_user_model().objects.get_or_create(username=DEMO_RESTORER)
+    if created:
+        user.set_unusable_password()
+        user.save()
+    return user
+
+
+def _restore_demo_item(item: Item, folder: Path) -> None:
+    """A first version of each demo item, made by the engine with a preset, so pages can compare."""
+    recipe = load_recipe("film-default" if item.kind == Item.Kind.FILM else "painting")
+    version = Version(item=item, author=_demo_restorer(), title=f"Demo restoration ({recipe.name})",
+                      licence=Licence.CC_BY, recipe=recipe.as_dict(), featured=True)
+    suffix = ".mp4" if item.kind == Item.Kind.FILM else ".png"
+    target = Path(settings.MEDIA_ROOT) / version_file_path(version, "media" + suffix)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    Pipeline(recipe).run(folder / Path(item.media.name).name, target)
+    version.media.name = str(target.relative_to(settings.MEDIA_ROOT))
+    version.media_info = probe(target).as_dict()
+    if item.kind == Item.Kind.FILM:
+        poster = target.with_name("poster.jpg")
+        poster.write_bytes(jpeg_preview(next(iter(read_video_frames(target))), 480, quality=85))
+        version.poster.name = str(poster.relative_to(settings.MEDIA_ROOT))
+    version.full_clean()
+    version.save()
+
+
+def _demo_collection() -> None:
+    partner, _created = Partner.objects.get_or_create(slug="demo-partner", defaults={
+        "name": "Demo partner", "name_zh": "演示合作方",
+        "description": "A stand-in for a media partner, so a new site shows what a collaboration page looks like.",
+        "description_zh": "代替真实合作媒体的演示条目，让新站点展示合作页面的样子。"})
+    collection, created = Collection.objects.get_or_create(slug="demo-collection", defaults={
+        "title": "First restorations", "title_zh": "最初的修复", "partner": partner, "is_published": True,
+        "introduction": "The demo items and their first restorations, made by this site's engine.",
+        "introduction_zh": "演示藏品及其由本站引擎完成的第一批修复。"})
+    if created:
+        for position, item in enumerate(Item.objects.filter(slug__in=[s["slug"] for s in DEMO_ITEMS])):
+            CollectionItem.objects.create(collection=collection, item=item, position=position)

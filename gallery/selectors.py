@@ -52,6 +52,11 @@ def published_collections() -> QuerySet[Collection]:
             .prefetch_related(Prefetch("entries", queryset=first_items)))
 
 
+def collection_choices() -> QuerySet[Collection]:
+    """Published collections for a filter's select: slugs and titles only."""
+    return Collection.objects.filter(is_published=True).only("slug", "title", "title_zh").order_by("title")
+
+
 def home_page(user) -> dict:
     return {
         "featured": list(_visible_versions(user).filter(featured=True)[:6]),

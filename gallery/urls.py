@@ -14,6 +14,7 @@ urlpatterns = [
     path("comments/<int:comment_id>/<str:action>/", views.comment_action, name="comment-action"),
     path("collections/<slug:slug>/", views.collection_detail, name="collection"),
     path("partners/<slug:slug>/", views.partner_detail, name="partner"),
+    path("partners/<slug:slug>/logo/", views.partner_logo, name="partner-logo"),
     path("people/<str:username>/", views.profile, name="profile"),
     path("moderation/", views.moderation, name="moderation"),
 ]

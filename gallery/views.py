@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from gallery import selectors, services
 from gallery.forms import CommentForm, HomeworkForm, ReportForm
-from gallery.models import Comment, Item, Report, Version
+from gallery.models import Comment, Item, Partner, Report, Version
 from jobs.forms import RecipeForm
 from restoration_site.errors import ApplicationError
 from restoration_site.http import media_file_response
@@ -36,7 +36,7 @@ def gallery_list(request):
     query.pop("page", None)
     return render(request, "gallery/list.html", {
         "page": page, "kinds": Item.Kind.choices, "decades": selectors.decades(),
-        "collections": selectors.published_collections(), "filters": params, "query": query.urlencode()})
+        "collections": selectors.collection_choices(), "filters": params, "query": query.urlencode()})
 
 
 @require_GET
@@ -59,6 +59,15 @@ def item_media(request, slug, which):
 
 
 @require_GET
+def partner_logo(request, slug):
+    partner = get_object_or_404(Partner, slug=slug)
+    if not partner.logo:
+        raise Http404("No logo.")
+    suffix = partner.logo.name.rsplit(".", 1)[-1]
+    return media_file_response(request, partner.logo.path, download_name=f"{partner.slug}-logo.{suffix}")
+
+
+@require_GET
 def version_media(request, uid, which):
     version = get_object_or_404(Version.objects.select_related("item"), uid=uid)
     if version.is_hidden and not request.user.is_staff:
@@ -71,10 +80,11 @@ def version_media(request, uid, which):
     return media_file_response(request, field.path, download_name=f"{version.item.slug}-{version.uid}-{which}.{suffix}")
 
 
-def _done(request, item, message=None, level=messages.SUCCESS):
+def _done(request, item, message=None, level=messages.SUCCESS, anchor: str = ""):
+    """Back to the item page, at the part the visitor acted on (a long scroll on a phone otherwise)."""
     if message:
         messages.add_message(request, level, message)
-    return redirect(item)
+    return redirect(item.get_absolute_url() + (f"#{anchor}" if anchor else ""))
 
 
 @login_required
@@ -100,7 +110,8 @@ def comment_new(request, slug):
     item = get_object_or_404(Item, slug=slug)
     form = CommentForm(request.POST)
     if not form.is_valid():
-        return _done(request, item, _("The comment is empty."), messages.ERROR)
+        return _done(request, item, " ".join(e for errors in form.errors.values() for e in errors), messages.ERROR,
+                     anchor="comments")
     version = Version.objects.filter(uid=form.cleaned_data["version"], item=item).first() \
         if form.cleaned_data["version"] else None
     parent = Comment.objects.filter(pk=form.cleaned_data["parent"], item=item).first() \
@@ -109,8 +120,8 @@ def comment_new(request, slug):
         services.comment_create(author=request.user, item=item, body=form.cleaned_data["body"], version=version,
                                 parent=parent)
     except ApplicationError as exc:
-        return _done(request, item, exc.message, messages.ERROR)
-    return _done(request, item)
+        return _done(request, item, exc.message, messages.ERROR, anchor="comments")
+    return _done(request, item, anchor="comments")
 
 
 @login_required
@@ -134,8 +145,8 @@ def comment_action(request, comment_id, action):
     except ApplicationError as exc:
         if exc.status_code == 403:
             raise Http404 from None  # do not reveal what a stranger cannot touch
-        return _done(request, comment.item, exc.message, messages.ERROR)
-    return _done(request, comment.item)
+        return _done(request, comment.item, exc.message, messages.ERROR, anchor="comments")
+    return _done(request, comment.item, anchor="comments")
 
 
 @login_required
@@ -157,8 +168,8 @@ def version_action(request, uid, action):
     except ApplicationError as exc:
         if exc.status_code == 403:
             raise Http404 from None
-        return _done(request, version.item, exc.message, messages.ERROR)
-    return _done(request, version.item)
+        return _done(request, version.item, exc.message, messages.ERROR, anchor=f"version-{version.uid}")
+    return _done(request, version.item, anchor=f"version-{version.uid}")
 
 
 @require_GET

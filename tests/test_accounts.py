@@ -23,3 +23,11 @@ def test_log_in_and_out(client, owner):
     assert client.get("/jobs/").status_code == 200
     client.post("/accounts/logout/")
     assert client.get("/jobs/").status_code == 302
+
+
+def test_sign_up_goes_back_to_the_page_the_visitor_came_from_but_never_off_site(client, db):
+    data = {"username": "lin", "password1": "Old-film-1925", "password2": "Old-film-1925"}
+    assert client.post("/accounts/signup/", {**data, "next": "/gallery/"})["Location"] == "/gallery/"
+    client.logout()
+    data["username"] = "wu"
+    assert client.post("/accounts/signup/", {**data, "next": "https://evil.example/"})["Location"] == "/"

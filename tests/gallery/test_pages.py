@@ -2,6 +2,7 @@ from unittest import mock
 
 import pytest
 
+from engine.io import probe
 from gallery.demo import DEMO_ITEMS, seed_demo_items
 from gallery.models import Item
 from jobs.models import Job
@@ -9,7 +10,7 @@ from jobs.models import Job
 
 @pytest.fixture
 def demo(db, media_root):
-    seed_demo_items()
+    seed_demo_items(with_versions=False)
     return Item.objects.all()
 
 
@@ -21,7 +22,19 @@ def test_demo_content_fills_the_home_page(client, demo):
     film = Item.objects.get(slug="demo-astronaut-film")
     assert film.media_info["kind"] == "video" and film.media_info["fps"] == 12.0
     assert film.media_info["audio_codecs"] == ["aac"]
-    assert seed_demo_items() == 0  # a second run adds nothing
+    assert seed_demo_items(with_versions=False) == 0  # a second run adds nothing
+
+
+def test_demo_items_come_with_a_first_restoration_and_a_collection(client, db, media_root):
+    seed_demo_items()
+    film = Item.objects.get(slug="demo-astronaut-film")
+    version = film.versions.get()
+    assert version.featured and version.recipe["name"] == "film-default"
+    info = probe(version.media.path)
+    assert info.frame_count == film.media_info["frame_count"] and info.audio_codecs == ["aac"]
+    photo_version = Item.objects.get(slug="demo-coffee-photo").versions.get()
+    assert photo_version.recipe["name"] == "painting"
+    assert "First restorations" in client.get("/collections/demo-collection/").content.decode()
 
 
 def test_chinese_titles_when_the_language_is_chinese(client, demo):

@@ -1,0 +1,141 @@
+"""The gallery in a real browser (Chromium through Playwright, phone-sized) against the real site:
+browse and filter, compare before/after with the keyboard, sign up, hand in homework, comment."""
+import io
+import shutil
+
+import numpy as np
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+from skimage import data
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on PATH (apt-get install chromium)")
+
+PHOTO = "demo-cameraman-photo"
+PASSWORD = "a-long-Pass-phrase-42"
+
+
+def _png_bytes(seed: int) -> bytes:
+    rng = np.random.default_rng(seed)
+    photo = data.camera()[::2, ::2].astype(np.float32)
+    rgb = np.clip(np.repeat(photo[..., None], 3, axis=2) + rng.normal(0, 3, (*photo.shape, 3)), 0, 255)
+    buffer = io.BytesIO()
+    Image.fromarray(rgb.astype(np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def gallery(site):
+    """Demo items and one handed-in version, made before the browser starts (Playwright's event loop
+    would make the ORM refuse sync calls). After `site`, which points MEDIA_ROOT at the site's media."""
+    from gallery import services
+    from gallery.demo import seed_demo_items
+    from gallery.models import Item
+
+    seed_demo_items()
+    restorer = site.make_user("restorer")
+    version = services.homework_hand_in(
+        author=restorer, item=Item.objects.get(slug=PHOTO), title="Cleaned by hand",
+        upload=SimpleUploadedFile("cleaned.png", _png_bytes(1), content_type="image/png"))
+    return {"version": version}
+
+
+@pytest.fixture
+def page():
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM)
+        context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                                      device_scale_factor=2)  # a phone
+        page = context.new_page()
+        page.errors = []
+        page.on("pageerror", lambda error: page.errors.append(str(error)))
+        yield page
+        browser.close()
+
+
+def test_browse_compare_sign_up_hand_in_and_comment(site, gallery, page, tmp_path):
+    item_url = f"{site.url}/items/{PHOTO}/"
+
+    # From the home page to the gallery, then only photographs.
+    page.goto(f"{site.url}/")
+    assert page.get_by_role("heading", name="Latest homework").is_visible()
+    page.get_by_role("link", name="Browse the gallery").click()
+    page.wait_for_url("**/gallery/")
+    assert page.locator("#gallery-items > li").count() == 4
+    page.select_option("#filter-kind", "photo")
+    with page.expect_navigation():
+        page.click("form.filters button[type=submit]")
+    assert "kind=photo" in page.url
+    titles = sorted(page.locator("#gallery-items h2").all_text_contents())
+    assert titles == ["A cup of coffee (demo photo)", "The cameraman (demo photo)"]
+    assert page.locator("#filter-kind").input_value() == "photo"  # the form keeps the filter
+
+    # The item: the comparison is live, the original on the left, the first listed version on the right.
+    page.get_by_role("link", name="The cameraman (demo photo)").click()
+    page.wait_for_url(item_url)
+    assert page.is_visible("#compare-range") and page.is_visible("#compare-right-select")
+    assert page.input_value("#compare-left-select") == "original"
+    first_version = page.get_attribute("#versions article.version", "id")
+    assert first_version == f"version-{page.input_value('#compare-right-select')}"
+    uid = str(gallery["version"].uid)
+    page.select_option("#compare-right-select", uid)
+    assert page.get_attribute("#compare-right-media", "src").endswith(f"/versions/{uid}/media/")
+    page.wait_for_function("document.getElementById('compare-right-media').naturalWidth > 0")
+    assert "Cleaned by hand" in page.text_content("#compare-credit-right")
+    assert "restorer" in page.text_content("#compare-credit-right")
+    clip = "document.getElementById('compare-pane-right').style.clipPath"
+    assert page.evaluate(clip).endswith(" 50%)")
+
+    # The divider moves with the keyboard, and says where it is.
+    page.focus("#compare-range")
+    page.keyboard.press("ArrowLeft")
+    assert page.evaluate(clip).endswith(" 49%)")
+    assert page.get_attribute("#compare-range", "aria-valuetext") == "Left side 49%, right side 51%"
+    page.keyboard.press("End")
+    assert page.evaluate(clip).endswith(" 100%)")
+
+    # Any two sides: the version on the left, the original on the right.
+    page.select_option("#compare-left-select", uid)
+    page.select_option("#compare-right-select", "original")
+    assert page.get_attribute("#compare-left-media", "src").endswith(f"/versions/{uid}/media/")
+    assert page.get_attribute("#compare-right-media", "src").endswith(f"/items/{PHOTO}/media/")
+    assert "Original" in page.text_content("#compare-credit-right")
+
+    # Sign up through the page.
+    page.get_by_role("link", name="Sign up").click()
+    page.fill("#id_username", "newcomer")
+    page.fill("#id_password1", PASSWORD)
+    page.fill("#id_password2", PASSWORD)
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
+    assert page.url == f"{site.url}/"
+
+    # Hand in homework: it is listed on the item page, with its AI-color label.
+    page.goto(item_url)
+    upload = tmp_path / "my-homework.png"
+    upload.write_bytes(_png_bytes(2))
+    page.set_input_files("#id_file", str(upload))
+    page.fill("#id_title", "Newcomer's homework")
+    page.check("#id_ai_color")
+    with page.expect_navigation():
+        page.click("#homework button[type=submit]")
+    assert "Thank you" in page.text_content(".messages")
+    mine = page.locator("#versions article.version").filter(has_text="Newcomer's homework")
+    assert mine.count() == 1
+    assert "newcomer" in mine.text_content() and "AI-generated color" in mine.text_content()
+    assert page.locator("#compare-right-select option").filter(has_text="Newcomer's homework").count() == 1
+
+    # Comment.
+    page.fill("#id_body", "The scratch is gone, well done!")
+    with page.expect_navigation():
+        page.click("#comments form.comment-form button[type=submit]")
+    comment = page.locator("#comments article.comment").filter(has_text="The scratch is gone, well done!")
+    assert comment.count() == 1 and "newcomer" in comment.text_content()
+
+    # Every picture on the page is served (the lazy ones too).
+    page.evaluate("document.querySelectorAll('img[loading=lazy]').forEach(img => { img.loading = 'eager'; })")
+    page.wait_for_function("Array.from(document.images).every(img => img.complete && img.naturalWidth > 0)")
+    page.screenshot(path=str(tmp_path / "item_page.png"), full_page=True)
+    assert page.errors == []
