@@ -110,10 +110,9 @@ def test_browse_compare_sign_up_hand_in_and_comment(site, gallery, page, tmp_pat
     page.fill("#id_password2", PASSWORD)
     with page.expect_navigation():
         page.click("main button[type=submit]")
-    assert page.url == f"{site.url}/"
+    assert page.url == item_url  # back on the item page the visitor signed up from
 
     # Hand in homework: it is listed on the item page, with its AI-color label.
-    page.goto(item_url)
     upload = tmp_path / "my-homework.png"
     upload.write_bytes(_png_bytes(2))
     page.set_input_files("#id_file", str(upload))
