@@ -71,7 +71,9 @@ def job_detail(request, job_id):
     job = job_get_visible(user=request.user, job_id=job_id)
     from gallery.forms import PublishForm
 
-    publishable = job.item_id is not None and job.state == "succeeded" and not hasattr(job, "version")
+    # Shown once the job succeeds (the page's script reveals it when that happens live).
+    publishable = job.item_id is not None and job.state in ("queued", "running", "succeeded") \
+        and not hasattr(job, "version")
     return render(request, "jobs/detail.html", {"job": job, "snapshot": job_snapshot(job), "labels": _page_labels(),
                                                 "publish_form": PublishForm() if publishable else None})
 

@@ -45,6 +45,8 @@
       el("job-preview-figure").hidden = false;
     }
     el("job-cancel").hidden = finished(snapshot.state);
+    var publish = el("job-publish");
+    if (publish) publish.hidden = snapshot.state !== "succeeded";
     if (snapshot.result_url) showResult(snapshot);
   }
 

@@ -25,12 +25,13 @@ class Site:
     media: Path
     worker: object = None
 
-    def make_user(self, username: str, password: str = "pw-for-integration-1"):
+    def make_user(self, username: str, password: str = "pw-for-integration-1", **extra):
         from django.contrib.auth import get_user_model
         from django.contrib.auth.hashers import make_password
 
         # PBKDF2: the hasher the real settings of the web process know.
-        return get_user_model().objects.create(username=username, password=make_password(password, hasher="pbkdf2_sha256"))
+        return get_user_model().objects.create(username=username, password=make_password(password, hasher="pbkdf2_sha256"),
+                                               **extra)
 
     def login(self, username: str, password: str = "pw-for-integration-1") -> requests.Session:
         session = requests.Session()
