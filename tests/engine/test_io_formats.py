@@ -71,3 +71,48 @@ def test_variable_frame_rate_timing_is_kept(tmp_path):
 def test_a_steady_rate_is_not_taken_for_variable(film_clip):
     times = frame_times(film_clip)
     assert len(times) == 24 and not is_variable_rate(times, 12.0)
+
+
+@pytest.mark.parametrize("mode, fmt", [("I;16", "TIFF"), ("RGBA", "PNG"), ("L", "JPEG"), ("RGB", "WEBP")])
+def test_still_formats_read_as_rgb(tmp_path, mode, fmt):
+    from PIL import Image
+
+    from engine.io import read_image
+
+    gray = data.camera()[::4, ::4]
+    if mode == "I;16":
+        image = Image.fromarray(gray.astype(np.uint16) * 257)  # 16-bit: 0-65535
+    elif mode == "RGBA":
+        image = Image.fromarray(np.dstack([gray, gray, gray, np.full_like(gray, 255)]), "RGBA")
+    else:
+        image = Image.fromarray(gray).convert(mode)
+    path = tmp_path / f"still.{fmt.lower()}"
+    image.save(path, format=fmt, **({"quality": 95} if fmt in ("JPEG", "WEBP") else {}))
+    assert probe(path).kind == "image"
+    rgb = read_image(path)
+    assert rgb.shape == (*gray.shape, 3) and rgb.dtype == np.uint8
+    assert np.abs(rgb[..., 0].astype(int) - gray).mean() < 3
+
+
+def test_every_audio_track_is_kept(tmp_path):
+    source = tmp_path / "two-languages.mkv"
+    with av.open(str(source), "w") as out:
+        video = out.add_stream("libx264", rate=Fraction(12))
+        video.width, video.height, video.pix_fmt = 160, 120, "yuv420p"
+        tracks = [out.add_stream("aac", rate=48000), out.add_stream("libopus", rate=48000)]
+        for track in tracks:
+            track.layout = "stereo"
+        for i, rgb in enumerate(pan_frames(data.astronaut(), count=12, size=(160, 120))):
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, 12)
+            out.mux(video.encode(frame))
+        for track in tracks:
+            samples = np.zeros((2, 48000), np.float32)
+            frame = av.AudioFrame.from_ndarray(samples, format="fltp", layout="stereo")
+            frame.sample_rate, frame.pts, frame.time_base = 48000, 0, Fraction(1, 48000)
+            out.mux(track.encode(frame))
+            out.mux(track.encode(None))
+        out.mux(video.encode(None))
+    assert probe(source).audio_codecs == ["aac", "opus"]
+    Pipeline(load_recipe("film-light")).run(source, tmp_path / "out.mp4")
+    assert probe(tmp_path / "out.mp4").audio_codecs == ["aac", "aac"]  # opus re-encoded for mp4
