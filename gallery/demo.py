@@ -8,13 +8,14 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from skimage import data
 
-from engine.io import probe, read_video_frames
+from engine.io import probe
 from engine.io.image import write_image
-from engine.pipeline import Pipeline, jpeg_preview
+from engine.pipeline import Pipeline
 from engine.recipes import load_recipe
 from engine.synthetic import degrade, make_old_film
 from gallery.models import (Collection, CollectionItem, Item, Licence, Partner, Version, item_file_path,
                             version_file_path)
+from gallery.services import media_write_poster
 
 DEMO_RESTORER = "demo-restorer"
 SAMPLE_CREDIT = "Sample photo shipped with scikit-image; degraded on purpose to look like old film."
@@ -77,13 +78,11 @@ def seed_demo_items(stdout=None, *, with_versions: bool = True) -> int:
             media = folder / "original.mp4"
             fps = 12.0 if "astronaut" in spec["slug"] else 16.0
             make_old_film(photo, media, seconds=3.0, fps=fps, size=(480, 360), seed=made)
-            poster = folder / "poster.jpg"
-            poster.write_bytes(jpeg_preview(next(iter(read_video_frames(media))), 480, quality=85))
-            item.poster.name = str(poster.relative_to(settings.MEDIA_ROOT))
         else:
             media = folder / "original.png"
             write_image(media, degrade(photo, np.random.default_rng(made), flicker=0.0))
         item.media.name = str(media.relative_to(settings.MEDIA_ROOT))
+        item.poster.name = str(media_write_poster(media, "video" if item.kind == Item.Kind.FILM else "image").relative_to(settings.MEDIA_ROOT))
         item.media_info = probe(media).as_dict()
         item.full_clean()
         item.save()
@@ -115,10 +114,7 @@ def _restore_demo_item(item: Item, folder: Path) -> None:
     Pipeline(recipe).run(folder / Path(item.media.name).name, target)
     version.media.name = str(target.relative_to(settings.MEDIA_ROOT))
     version.media_info = probe(target).as_dict()
-    if item.kind == Item.Kind.FILM:
-        poster = target.with_name("poster.jpg")
-        poster.write_bytes(jpeg_preview(next(iter(read_video_frames(target))), 480, quality=85))
-        version.poster.name = str(poster.relative_to(settings.MEDIA_ROOT))
+    version.poster.name = str(media_write_poster(target, version.media_info["kind"]).relative_to(settings.MEDIA_ROOT))
     version.full_clean()
     version.save()
 

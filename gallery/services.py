@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from engine.io import probe, read_video_frames, transcode_for_web
+from engine.io import probe, read_image, read_video_frames, transcode_for_web
 from engine.errors import UnsupportedMedia
 from engine.io.probe import MediaInfo
 from engine.pipeline import jpeg_preview
@@ -37,11 +37,15 @@ def _media_kind_for(item: Item) -> str:
     return "video" if item.kind == Item.Kind.FILM else "image"
 
 
-def _write_poster(media: Path, kind: str) -> Path | None:
-    if kind != "video":
-        return None
+POSTER_WIDTH = 640
+
+
+def media_write_poster(media: Path, kind: str) -> Path:
+    """A small JPEG for grids and players: a video's first frame, or an image scaled down (a scan
+    can be tens of megabytes; grids must not load it)."""
+    first = next(iter(read_video_frames(media))) if kind == "video" else read_image(media)
     poster = media.with_name(f"{media.stem}-poster.jpg")
-    poster.write_bytes(jpeg_preview(next(iter(read_video_frames(media))), 640, quality=85))
+    poster.write_bytes(jpeg_preview(first, min(POSTER_WIDTH, first.shape[1]), quality=85))
     return poster
 
 
@@ -101,9 +105,9 @@ def item_save_with_media(*, item: Item, upload) -> Item:
     replaced = [f.path for f in (item.media, item.web_media, item.poster) if f]
     poster = None
     try:
-        poster = _write_poster(stored, info.kind)
+        poster = media_write_poster(stored, info.kind)
         item.media, item.media_info, item.web_media = _relative(stored), info.as_dict(), ""
-        item.poster = _relative(poster) if poster else ""
+        item.poster = _relative(poster)
         item.full_clean()
         with transaction.atomic():
             item.save()
@@ -159,9 +163,7 @@ def homework_hand_in(*, author, item: Item, upload, title: str = "", description
 def _save_version(version: Version, stored: Path, info: MediaInfo) -> Version:
     try:
         version.media.name = _relative(stored)
-        poster = _write_poster(stored, info.kind)
-        if poster:
-            version.poster.name = _relative(poster)
+        version.poster = _relative(media_write_poster(stored, info.kind))
         version.full_clean()
         with transaction.atomic():
             version.save()

@@ -34,6 +34,14 @@ def test_homework_is_stored_and_listed_with_its_facts(owner, item, media_root):
     assert version.media.name == f"items/{item.slug}/versions/{version.uid}/media.png"
     assert version.media_info["width"] == 64
     assert probe(version.media.path).kind == "image"
+    assert probe(version.poster.path).format == "jpeg"  # grids load this small copy, not the upload
+
+
+def test_a_large_scan_gets_a_small_poster_for_grids(staff, media_root):
+    item = services.item_create(uploader=staff, upload=png_upload(size=(2400, 1600)), kind=Item.Kind.PAINTING,
+                                title="Big scan")
+    poster = probe(item.poster.path)
+    assert (poster.width, poster.height) == (640, 427) and poster.format == "jpeg"
 
 
 def test_homework_must_match_the_items_kind(owner, media_root, film_clip):
@@ -214,7 +222,7 @@ def test_replacing_an_items_file_keeps_the_old_one_until_the_new_one_is_saved(st
     services.item_save_with_media(item=item, upload=png_upload(seed=9))
     item.refresh_from_db()
     assert item.media.path != old
-    assert [str(p) for p in files_under(media_root)] == [item.media.name]  # the old file is gone
+    assert sorted(str(p) for p in files_under(media_root)) == sorted([item.media.name, item.poster.name])  # old gone
 
 
 def test_hidden_versions_take_no_votes_and_reports_are_not_repeated(owner, stranger, item, media_root):
