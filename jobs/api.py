@@ -34,6 +34,7 @@ class JobOutputSerializer(serializers.Serializer):
     error = serializers.CharField()
     cancel_requested = serializers.BooleanField()
     attempts = serializers.IntegerField(help_text="How many times a worker has started this job.")
+    queue_position = serializers.IntegerField(allow_null=True, help_text="1 = next to start; null once started.")
     result_url = serializers.CharField(allow_null=True)
     source_url = serializers.CharField()
     created_at = serializers.DateTimeField()

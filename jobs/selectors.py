@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.urls import reverse
 
-from jobs.models import Job
+from jobs.models import Job, JobState
 
 
 def jobs_visible_to(user) -> QuerySet[Job]:
@@ -22,6 +22,13 @@ def job_get_visible(*, user, job_id) -> Job:
         return jobs_visible_to(user).get(pk=job_id)
     except (Job.DoesNotExist, ValueError, TypeError):
         raise Http404("No such job.") from None
+
+
+def queue_position(job: Job) -> int | None:
+    """1 for the next queued job to start, 2 for the one after, ...; None once it has started."""
+    if job.state != JobState.QUEUED:
+        return None
+    return Job.objects.filter(state=JobState.QUEUED, created_at__lt=job.created_at).count() + 1
 
 
 def job_snapshot(job: Job) -> dict:
@@ -47,6 +54,7 @@ def job_snapshot(job: Job) -> dict:
         "error": job.error,
         "cancel_requested": job.cancel_requested,
         "attempts": job.attempts,
+        "queue_position": queue_position(job),
         "result_url": reverse("jobs:result", args=[job.id]) if job.result else None,
         "source_url": reverse("jobs:source", args=[job.id]),
         "created_at": job.created_at.isoformat() if job.created_at else None,

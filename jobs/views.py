@@ -62,6 +62,7 @@ def _page_labels() -> dict:
         "download": _("Download the result"), "finish": _("Writing the file and its audio"),
         "encode": _("Encoding the video"), "starting": _("Starting…"),
         "cancelling": _("Stopping…"), "queued_note": _("Waiting for a worker"),
+        "position": _("number %s in the queue"),
     }
 
 

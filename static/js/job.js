@@ -24,7 +24,10 @@
     el("job-progress").value = p.fraction || 0;
     el("job-percent").textContent = Math.round((p.fraction || 0) * 100) + "%";
     var detail = "";
-    if (snapshot.state === "queued") detail = labels.queued_note;
+    if (snapshot.state === "queued") {
+      detail = labels.queued_note;
+      if (snapshot.queue_position) detail += " · " + labels.position.replace("%s", snapshot.queue_position);
+    }
     else if (snapshot.state === "running") {
       if (p.phase === "starting") detail = labels.starting;
       else if (p.phase === "finish") detail = labels.finish;
@@ -92,6 +95,14 @@
       delay = Math.min(delay * 2, 30000);
     };
   }
+
+  // While queued, nothing about this job changes on the channel when others start: ask for the
+  // snapshot (position in the queue) every few seconds.
+  setInterval(function () {
+    if (job.state === "queued" && socket && socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify({type: "refresh"}));
+    }
+  }, 5000);
 
   render(job);
   if (!finished(job.state)) connect();

@@ -87,3 +87,13 @@ def test_openapi_schema_and_docs(client):
         assert path in text
     assert client.get("/api/docs/").status_code == 200
     assert {r["name"] for r in client.get("/api/recipes/").json()} >= {"film-default"}
+
+
+def test_queued_jobs_know_their_place_in_the_queue(owner_client, owner, stranger, film_clip):
+    first = job_for(stranger, film_clip)
+    second = job_for(owner, film_clip)
+    assert owner_client.get(f"/api/jobs/{second.id}/").json()["queue_position"] == 2
+    Job.objects.filter(pk=first.pk).update(state="running")
+    assert owner_client.get(f"/api/jobs/{second.id}/").json()["queue_position"] == 1
+    Job.objects.filter(pk=second.pk).update(state="running")
+    assert owner_client.get(f"/api/jobs/{second.id}/").json()["queue_position"] is None
