@@ -1,7 +1,6 @@
 """Frame-rate conversion by optical-flow interpolation, with repeated frames smoothed out."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import ClassVar, Iterable, Iterator

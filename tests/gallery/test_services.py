@@ -6,7 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from engine.io import probe
 from gallery import services
-from gallery.models import Comment, Item, Report, Version, Vote
+from gallery.models import Item, Report, Version, Vote
 from jobs import services as job_services
 from restoration_site.errors import ApplicationError
 from tests.gallery.factories import make_item, make_version, png_upload

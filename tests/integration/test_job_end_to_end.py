@@ -4,6 +4,7 @@ import time
 
 import av
 import pytest
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 
@@ -75,6 +76,6 @@ def test_a_strangers_websocket_is_closed_with_4403(site, long_clip):
     url = site.url.replace("http", "ws") + f"/ws/jobs/{job_id}/"
     with connect(url, additional_headers={"Cookie": f"sessionid={nosy.cookies['sessionid']}"},
                  origin=site.url, open_timeout=10) as ws:
-        with pytest.raises(Exception):
+        with pytest.raises(ConnectionClosed):
             ws.recv(timeout=10)
         assert ws.close_code == 4403
