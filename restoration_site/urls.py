@@ -1,10 +1,19 @@
 from django.contrib import admin
+from django.http import HttpResponse
 from django.urls import include, path
+from django.views.decorators.http import require_GET
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from restoration_site import accounts
 
+@require_GET
+def healthz(request):
+    """For load balancers and uptime checks: the process answers (no database, no session)."""
+    return HttpResponse("ok", content_type="text/plain")
+
+
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     path("", include("gallery.urls")),
     path("jobs/", include("jobs.urls")),
     path("accounts/signup/", accounts.signup, name="signup"),
