@@ -85,6 +85,16 @@ class JobCancelApi(APIView):
         return Response(job_snapshot(job))
 
 
+class JobRetryApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={201: JobOutputSerializer},
+                   summary="Run a failed or cancelled job again (a new job, same file and recipe)")
+    def post(self, request, job_id):
+        again = services.job_retry(job=job_get_visible(user=request.user, job_id=job_id))
+        return Response(job_snapshot(again), status=status.HTTP_201_CREATED)
+
+
 class RecipeListApi(APIView):
     permission_classes = []
 

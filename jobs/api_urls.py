@@ -6,5 +6,6 @@ urlpatterns = [
     path("jobs/", api.JobListCreateApi.as_view(), name="api-jobs"),
     path("jobs/<uuid:job_id>/", api.JobDetailApi.as_view(), name="api-job"),
     path("jobs/<uuid:job_id>/cancel/", api.JobCancelApi.as_view(), name="api-job-cancel"),
+    path("jobs/<uuid:job_id>/retry/", api.JobRetryApi.as_view(), name="api-job-retry"),
     path("recipes/", api.RecipeListApi.as_view(), name="api-recipes"),
 ]

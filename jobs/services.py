@@ -28,9 +28,10 @@ from restoration_site.errors import ApplicationError
 logger = logging.getLogger(__name__)
 
 
-def recipe_resolve(name: str) -> dict:
+def recipe_resolve(name: str = "", recipe: dict | None = None) -> dict:
+    """A preset by name, or a recipe given in full (e.g. a version's, to restore again), validated."""
     try:
-        return load_recipe(name).as_dict()
+        return (recipe_from_dict(recipe) if recipe is not None else load_recipe(name)).as_dict()
     except RecipeError as exc:
         raise ApplicationError(str(exc), extra={"field": "recipe"}) from None
 
@@ -58,10 +59,10 @@ def job_create_from_upload(*, owner, upload, recipe_name: str) -> Job:
         spooled.unlink(missing_ok=True)
 
 
-def job_create_for_item(*, owner, item, recipe_name: str) -> Job:
-    """Queue a job on a gallery item's original file."""
+def job_create_for_item(*, owner, item, recipe_name: str = "", recipe: dict | None = None) -> Job:
+    """Queue a job on a gallery item's original file, with a preset or a full recipe."""
     _check_active_limit(owner)
-    recipe = recipe_resolve(recipe_name)
+    recipe = recipe_resolve(recipe_name, recipe)
     path = Path(item.media.path)
     info = inspect_media(path)
     return _job_create(owner=owner, source_path=path, info=info, source_name=path.name, recipe=recipe, item=item)
@@ -87,6 +88,16 @@ def _enqueue(job: Job) -> None:
     from jobs.tasks import run_job
 
     run_job.apply_async(args=[str(job.id)], queue=settings.CELERY_TASK_DEFAULT_QUEUE)
+
+
+def job_retry(*, job: Job) -> Job:
+    """Run a failed or cancelled job again, as a new job on the same file with the same recipe."""
+    if job.state not in (JobState.FAILED, JobState.CANCELLED):
+        raise ApplicationError(_("Only a failed or cancelled job can be run again."), status_code=409)
+    _check_active_limit(job.owner)
+    info = MediaInfo(**job.source_info)
+    return _job_create(owner=job.owner, source_path=Path(job.source.path), info=info, source_name=job.source_name,
+                       recipe=job.recipe, item=job.item)
 
 
 def job_cancel(*, job: Job) -> Job:

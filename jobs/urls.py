@@ -9,6 +9,7 @@ urlpatterns = [
     path("new/item/<int:item_id>/", views.job_new_for_item, name="new_for_item"),
     path("<uuid:job_id>/", views.job_detail, name="detail"),
     path("<uuid:job_id>/cancel/", views.job_cancel, name="cancel"),
+    path("<uuid:job_id>/retry/", views.job_retry, name="retry"),
     path("<uuid:job_id>/result/", views.job_result, name="result"),
     path("<uuid:job_id>/publish/", views.job_publish, name="publish"),
     path("<uuid:job_id>/source/", views.job_source, name="source"),

@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from gallery.models import Item
+from gallery.models import Item, Version
 from jobs import services
 from jobs.forms import JobForm, RecipeForm
 from jobs.selectors import job_get_visible, job_snapshot, jobs_visible_to
@@ -42,12 +42,17 @@ def job_new(request):
 @require_POST
 def job_new_for_item(request, item_id: int):
     item = get_object_or_404(Item, pk=item_id)
+    version = Version.objects.filter(uid=request.POST.get("from_version") or None, item=item,
+                                     is_hidden=False).first() if request.POST.get("from_version") else None
     form = RecipeForm(request.POST)
-    if not form.is_valid():
+    if version is None and not form.is_valid():
         messages.error(request, _("Choose a recipe."))
         return redirect(item)
     try:
-        job = services.job_create_for_item(owner=request.user, item=item, recipe_name=form.cleaned_data["recipe"])
+        if version is not None:  # "restore again" with the exact recipe that made a version
+            job = services.job_create_for_item(owner=request.user, item=item, recipe=version.recipe)
+        else:
+            job = services.job_create_for_item(owner=request.user, item=item, recipe_name=form.cleaned_data["recipe"])
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect(item)
@@ -77,6 +82,18 @@ def job_detail(request, job_id):
         and not hasattr(job, "version")
     return render(request, "jobs/detail.html", {"job": job, "snapshot": job_snapshot(job), "labels": _page_labels(),
                                                 "publish_form": PublishForm() if publishable else None})
+
+
+@login_required
+@require_POST
+def job_retry(request, job_id):
+    job = job_get_visible(user=request.user, job_id=job_id)
+    try:
+        again = services.job_retry(job=job)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("jobs:detail", job_id=job.id)
+    return redirect("jobs:detail", job_id=again.id)
 
 
 @login_required

@@ -66,3 +66,19 @@ def test_restore_this_asks_anonymous_visitors_to_log_in(client, demo):
     assert "Log in to restore" in client.get(item.get_absolute_url()).content.decode()
     assert client.post(f"/jobs/new/item/{item.id}/", {"recipe": "film-default"}).status_code == 302
     assert not Job.objects.exists()
+
+
+def test_restore_again_reruns_a_versions_exact_recipe(owner_client, demo):
+    from jobs.models import Job
+    from tests.gallery.factories import make_version
+
+    item = Item.objects.get(slug="demo-cameraman-photo")
+    recipe = {"name": "custom", "stages": [{"stage": "tone", "params": {"radius": 0, "clahe": 2.0}}]}
+    version = make_version(item, None, recipe=recipe)
+    page = owner_client.get(item.get_absolute_url()).content.decode()
+    assert "Restore again with this recipe" in page
+    with mock.patch("jobs.tasks.run_job.apply_async"), mock.patch("jobs.services.send_job_event"):
+        response = owner_client.post(f"/jobs/new/item/{item.id}/", {"from_version": str(version.uid)})
+    job = Job.objects.get()
+    assert response["Location"] == f"/jobs/{job.id}/"
+    assert job.recipe["stages"][0]["stage"] == "tone" and job.recipe["stages"][0]["params"]["clahe"] == 2.0

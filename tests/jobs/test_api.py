@@ -97,3 +97,19 @@ def test_queued_jobs_know_their_place_in_the_queue(owner_client, owner, stranger
     assert owner_client.get(f"/api/jobs/{second.id}/").json()["queue_position"] == 1
     Job.objects.filter(pk=second.pk).update(state="running")
     assert owner_client.get(f"/api/jobs/{second.id}/").json()["queue_position"] is None
+
+
+def test_a_failed_or_cancelled_job_runs_again_as_a_new_job(owner_client, owner, stranger, film_clip):
+    from django.test import Client
+
+    job = job_for(owner, film_clip)
+    assert owner_client.post(f"/api/jobs/{job.id}/retry/").status_code == 409  # still queued
+    owner_client.post(f"/api/jobs/{job.id}/cancel/")
+    other = Client()
+    other.force_login(stranger)
+    assert other.post(f"/api/jobs/{job.id}/retry/").status_code == 404
+    again = owner_client.post(f"/api/jobs/{job.id}/retry/")
+    assert again.status_code == 201 and again.json()["id"] != str(job.id)
+    new = Job.objects.get(pk=again.json()["id"])
+    assert new.recipe == job.recipe and new.state == "queued"
+    assert new.source_info["frame_count"] == 24 and new.source.path != job.source.path
