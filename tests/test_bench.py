@@ -1,0 +1,23 @@
+"""Smoke test of the benchmarks: they run and print a table with a ratio. No timing is asserted."""
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_quick_passthrough_benchmark_prints_a_table_with_a_ratio():
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--only", "passthrough"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "| size | frames | ours fps | ffmpeg fps | ratio |" in result.stdout
+    row = next(line for line in result.stdout.splitlines() if line.startswith("| 240p"))
+    assert re.search(r"\| \d+\.\d\dx \|", row), row
+
+
+def test_an_unknown_benchmark_is_refused():
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "run.py"), "--only", "colorize"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "unknown benchmark colorize" in result.stderr
