@@ -101,11 +101,11 @@ def cmd_recipes(args) -> int:
     return 0
 
 
-def cmd_bench(args) -> int:
+def run_benchmarks(bench_args: list[str]) -> int:
     runner = Path(__file__).resolve().parent.parent / "bench" / "run.py"
     if not runner.is_file():
         raise EngineError("The benchmarks live in bench/ of the source tree, which is not here.")
-    return subprocess.call([sys.executable, str(runner), *args.bench_args])
+    return subprocess.call([sys.executable, str(runner), *bench_args])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -121,20 +121,26 @@ def build_parser() -> argparse.ArgumentParser:
     restore.set_defaults(handler=cmd_restore)
     recipes = commands.add_parser("recipes", help="list the preset recipes")
     recipes.set_defaults(handler=cmd_recipes)
-    bench = commands.add_parser("bench", help="run the benchmarks in bench/")
-    bench.add_argument("bench_args", nargs=argparse.REMAINDER)
-    bench.set_defaults(handler=cmd_bench)
+    commands.add_parser("bench", help="run the benchmarks in bench/ (options: bench --help)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["bench"]:
+        # The benchmarks parse their own options (`bench --quick --only denoise`).
+        return _guarded(lambda: run_benchmarks(argv[1:]))
     args = build_parser().parse_args(argv)
+    return _guarded(lambda: args.handler(args), checkpoint=getattr(args, "checkpoint", None))
+
+
+def _guarded(action, checkpoint=None) -> int:
     try:
-        return args.handler(args)
+        return action()
     except Cancelled:
         return EXIT_INTERRUPTED
     except KeyboardInterrupt:
-        hint = " run again with the same --checkpoint to resume." if getattr(args, "checkpoint", None) else ""
+        hint = " run again with the same --checkpoint to resume." if checkpoint else ""
         print(f"\nInterrupted;{hint or ' nothing was written.'}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except EngineError as exc:

@@ -99,6 +99,7 @@ class VideoEncoder:
         stream.height = height + height % 2
         stream.pix_fmt = "yuv420p"
         stream.options = {"crf": str(self.crf), "preset": self.preset}
+        stream.thread_type = "AUTO"  # frame threads; PyAV's default (slices) leaves cores idle
         if self.times is not None:
             stream.codec_context.time_base = self.VFR_TIME_BASE
         self._stream = stream

@@ -78,3 +78,8 @@ def test_sigkill_loses_at_most_one_chunk_and_the_rerun_resumes(tmp_path):
     info = probe(tmp_path / "out.mp4")
     assert (info.frame_count, info.audio_codecs) == (120, ["aac"])
     assert info.duration == pytest.approx(10.0, abs=1 / 12)
+
+
+def test_bench_passes_its_own_options_through():
+    result = engine_cli("bench", "--only", "colorize")
+    assert result.returncode == 2 and "unknown benchmark colorize" in result.stderr
