@@ -108,7 +108,7 @@ class Item(models.Model):
     poster = models.FileField(upload_to=item_file_path, max_length=300, blank=True)
     uploader = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                  related_name="uploaded_items")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "id"]
