@@ -77,15 +77,27 @@ def home_page(user) -> dict:
     }
 
 
-def item_page(*, slug: str, user) -> dict:
-    """The item, its visible versions (with votes), its comment threads and its collections."""
+COMMENT_THREADS_SHOWN = 30
+
+
+def item_page(*, slug: str, user, all_comments: bool = False) -> dict:
+    """The item, its visible versions (with votes), its comment threads and its collections.
+
+    Only the newest COMMENT_THREADS_SHOWN threads unless `all_comments`: a long discussion would
+    otherwise make every visit render all of it.
+    """
     item = get_object_or_404(Item.objects.select_related("uploader"), slug=slug)
     versions = list(_visible_versions(user).filter(item=item).order_by("-featured", "-created_at"))
     replies = Comment.objects.select_related("author").order_by("created_at", "id")
-    threads = list(Comment.objects.filter(item=item, parent=None).select_related("author", "version")
-                   .prefetch_related(Prefetch("replies", queryset=replies)))
+    all_threads = Comment.objects.filter(item=item, parent=None)
+    thread_count = all_threads.count()
+    shown = all_threads if all_comments else all_threads.filter(
+        pk__in=all_threads.order_by("-created_at", "-id").values("pk")[:COMMENT_THREADS_SHOWN])
+    threads = list(shown.select_related("author", "version").prefetch_related(Prefetch("replies", queryset=replies))
+                   .order_by("created_at", "id"))
     collections = list(item.collections.filter(is_published=True).select_related("partner"))
-    return {"item": item, "versions": versions, "threads": threads, "collections": collections}
+    return {"item": item, "versions": versions, "threads": threads, "collections": collections,
+            "thread_count": thread_count}
 
 
 def collection_page(*, slug: str, user) -> dict:

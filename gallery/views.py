@@ -41,7 +41,7 @@ def gallery_list(request):
 
 @require_GET
 def item_detail(request, slug):
-    context = selectors.item_page(slug=slug, user=request.user)
+    context = selectors.item_page(slug=slug, user=request.user, all_comments=request.GET.get("comments") == "all")
     context.update(recipe_form=RecipeForm(), homework_form=HomeworkForm(), comment_form=CommentForm(),
                    homework_left=services.homework_remaining_today(request.user) if request.user.is_authenticated else 0)
     return render(request, "gallery/item.html", context)

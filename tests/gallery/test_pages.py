@@ -82,3 +82,18 @@ def test_restore_again_reruns_a_versions_exact_recipe(owner_client, demo):
     job = Job.objects.get()
     assert response["Location"] == f"/jobs/{job.id}/"
     assert job.recipe["stages"][0]["stage"] == "tone" and job.recipe["stages"][0]["params"]["clahe"] == 2.0
+
+
+def test_a_long_discussion_shows_the_newest_threads_and_a_link_to_all(client, demo, owner):
+    from gallery import services
+    from gallery.selectors import COMMENT_THREADS_SHOWN
+
+    item = Item.objects.get(slug="demo-cameraman-photo")
+    for n in range(COMMENT_THREADS_SHOWN + 5):
+        services.comment_create(author=owner, item=item, body=f"thought number {n}")
+    page = client.get(item.get_absolute_url()).content.decode()
+    assert f"<p>thought number {COMMENT_THREADS_SHOWN + 4}</p>" in page
+    assert "<p>thought number 4</p>" not in page and "<p>thought number 5</p>" in page
+    assert f"of {COMMENT_THREADS_SHOWN + 5} discussions" in page
+    everything = client.get(item.get_absolute_url() + "?comments=all").content.decode()
+    assert "<p>thought number 0</p>" in everything
