@@ -82,7 +82,8 @@ class Pipeline:
         started = time.monotonic()
         info = probe(source)
         output = Path(output)
-        self._bind_rates(info.fps or 25.0)
+        self.source_times = frame_times(source) if info.kind == "video" else None
+        self._bind_rates(info.fps or 25.0, self.source_times)
         total = round(info.frame_count * self.rate_ratio)
         reporter = _Reporter(self, [s.name for s in self.recipe.stages], total, on_event, started)
         should_cancel = should_cancel or (lambda: False)
@@ -98,11 +99,17 @@ class Pipeline:
         reporter.finish(count)
         return RunResult(output=output, kind=info.kind, frames=count, seconds=time.monotonic() - started, source=info)
 
-    def _bind_rates(self, input_fps: float) -> None:
-        """Tell each stage its input frame rate; note the output rate and output frames per input frame."""
+    def _bind_rates(self, input_fps: float, times: list[float] | None) -> None:
+        """Tell each stage its input frame rate and times; note the output rate and output frames per input frame."""
         fps, ratio = input_fps, Fraction(1)
+        # A rate conversion on a clip with dropped frames places frames by time, not by index: its
+        # output pattern then does not repeat, and a resumed run restarts from the first frame.
+        self.restart_from_first = ratio_changes = False
         for stage in self.recipe.stages:
-            stage.bind(fps)
+            stage.bind(fps, None if ratio_changes else times)
+            if stage.rate_ratio() != 1:
+                self.restart_from_first = self.restart_from_first or is_variable_rate(times or [], fps)
+                ratio_changes = True
             ratio *= stage.rate_ratio()
             fps = stage.output_fps(fps)
         self.output_fps, self.rate_ratio = fps, ratio
@@ -138,7 +145,7 @@ class Pipeline:
             done_inputs = done * per_in // per_out
             # Restart decoding early enough that every kept frame saw its full temporal context,
             # on a boundary of the rate pattern so that output frames line up.
-            start = max(0, done_inputs - self.context_frames)
+            start = 0 if self.restart_from_first else max(0, done_inputs - self.context_frames)
             start -= start % per_in
             first_output = start * per_out // per_in
             restored = self._restore(read_video_frames(source, start), first_output, reporter, should_cancel)
@@ -152,7 +159,7 @@ class Pipeline:
         """The source's frame times when its rate varies and the recipe keeps one frame per frame."""
         if self.rate_ratio != 1:
             return None  # a rate conversion makes a steady rate on purpose
-        times = frame_times(source)
+        times = self.source_times or []
         return times if is_variable_rate(times, info.fps) else None
 
     def _encode(self, frames: Iterable[np.ndarray], info: MediaInfo, source, output: Path, reporter, *,

@@ -23,8 +23,9 @@ class Stage:
     def apply(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
         raise NotImplementedError
 
-    def bind(self, input_fps: float) -> None:
-        """Told the frame rate of its input before `apply` (stages that change the rate need it)."""
+    def bind(self, input_fps: float, times: list[float] | None = None) -> None:
+        """Told the frame rate (and the frame times, in seconds) of its input before `apply`;
+        stages that change the rate need them."""
 
     def rate_ratio(self) -> Fraction:
         """Output frames per input frame: 1, except for frame-rate conversion."""

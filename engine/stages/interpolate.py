@@ -8,6 +8,7 @@ from typing import ClassVar, Iterable, Iterator
 import cv2
 import numpy as np
 
+from engine.io.video import is_variable_rate
 from engine.stages.base import Stage
 
 # Rates are kept as small fractions so the output's frame pattern repeats every few frames
@@ -86,8 +87,11 @@ class Interpolate(Stage):
         self.require(0.0 <= self.duplicate_threshold <= 10.0, "duplicate_threshold", "must be between 0 and 10 levels")
         self.require(1 <= self.max_repeats <= 8, "max_repeats", "must be between 1 and 8")
 
-    def bind(self, input_fps: float) -> None:
-        self.input_fps = input_fps  # not a recipe parameter: it comes from the source
+    def bind(self, input_fps: float, times: list[float] | None = None) -> None:
+        # Not recipe parameters: they come from the source. `times` (seconds per input frame) are
+        # kept only when they are irregular, i.e. frames were dropped or held in the source.
+        self.input_fps = input_fps
+        self.positions = [t * input_fps for t in times] if times and is_variable_rate(times, input_fps) else None
 
     def rate_ratio(self) -> Fraction:
         """Output frames per input frame, as a small fraction p/q."""
@@ -103,22 +107,24 @@ class Interpolate(Stage):
             frames = self._smooth_repeats(frames, engine)
         ratio = self.rate_ratio()
         step = 1 / ratio  # input frames per output frame
-        output_index, count, pair, previous = 0, 0, None, None
+        output_index, pair, previous, previous_at, at = 0, None, None, 0, 0
         for index, frame in enumerate(frames):
-            count = index + 1
+            # Where this frame sits on the clip's time line, in nominal input frames: its index
+            # (exact fractions, so the output pattern repeats), or its timestamp when frames were
+            # dropped, so a gap is filled with motion rather than stretched.
+            at = self.positions[index] if self.positions and index < len(self.positions) else index
             if previous is not None:
                 pair = None
-                # Outputs whose moment falls in [index - 1, index).
-                while output_index * step < index:
-                    position = output_index * step
-                    alpha = float(position - (index - 1))
+                # Outputs whose moment falls in [previous_at, at).
+                while output_index * step < at:
+                    alpha = float((output_index * step - previous_at) / (at - previous_at))
                     if alpha > 1e-3 and pair is None:
                         pair = FlowPair(previous, frame, engine)
                     yield previous if alpha <= 1e-3 else pair.at(alpha)
                     output_index += 1
-            previous = frame
+            previous, previous_at = frame, at
         # The last input frame covers the rest of the clip's duration.
-        total = round(count * ratio)
+        total = round((at + 1) * ratio) if previous is not None else 0
         while previous is not None and output_index < total:
             yield previous
             output_index += 1

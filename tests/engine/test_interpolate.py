@@ -6,7 +6,7 @@ from skimage import data
 
 from engine.checkpoint import ChunkStore
 from engine.errors import Cancelled, RecipeError
-from engine.io import probe
+from engine.io import probe, read_video_frames
 from engine.metrics import psnr
 from engine.pipeline import Pipeline
 from engine.recipes import recipe_from_dict
@@ -90,3 +90,24 @@ def test_resume_with_rate_conversion_gives_the_same_frames(film_clip, tmp_path):
     full, resumed = checkpoint_frames(tmp_path / "full"), checkpoint_frames(tmp_path / "ck")
     assert len(full) == len(resumed) == 60
     assert all(np.array_equal(a, b) for a, b in zip(full, resumed))
+
+
+def test_dropped_frames_are_filled_by_time_when_converting(tmp_path):
+    """A 16 fps capture that lost frames (timestamps jump) converted to 24 fps: the gap is filled
+    with motion at the right moments, and the duration is kept."""
+    from tests.engine.test_io_formats import encode
+
+    # Ground truth on a 48 fps grid: 16 fps is every 3rd frame, 24 fps every 2nd.
+    truth = list(pan_frames(data.astronaut(), count=3 * 16, size=(160, 120), shift_per_frame=0.5))
+    kept = [0, 1, 2, 5, 6, 7, 8, 11, 12, 13, 14, 15]  # 16 fps frames that survived
+    source = tmp_path / "dropped.mp4"
+    with mock.patch("tests.engine.test_io_formats.pan_frames", lambda *a, **k: iter([truth[3 * k] for k in kept])):
+        encode(source, "libx264", "yuv420p", count=len(kept), pts=kept)
+    recipe = recipe_from_dict({"stages": [{"stage": "interpolate", "params": {"fps": 24, "dedupe": False}}]})
+    Pipeline(recipe).run(source, tmp_path / "out.mp4")
+    out = list(read_video_frames(tmp_path / "out.mp4"))
+    assert len(out) == 24  # 16 frames' worth of time at 16 fps = 1 s
+    in_gap = [j for j in range(24) if 2 * 3 < 2 * j < 5 * 3]  # moments inside the first gap (frames 3, 4 lost)
+    filled = [psnr(truth[2 * j], out[j]) for j in in_gap]
+    held = [psnr(truth[2 * j], truth[3 * 2]) for j in in_gap]  # what stretching frame 2 would show
+    assert min(filled) > max(held) + 4, (filled, held)  # measured: 34.2-35.2 dB against 19-28.7
