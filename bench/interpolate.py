@@ -9,6 +9,7 @@ Usage: python bench/interpolate.py [--size 854x480] [--frames 48]
 from __future__ import annotations
 
 import argparse
+import resource
 import subprocess
 import sys
 import tempfile
@@ -70,6 +71,9 @@ def main() -> int:
     for label, count, seconds, p, s in rows:
         speed = f"{count / seconds:10.1f}" if seconds == seconds else f"{'-':>10}"
         print(f"| {label:46} | {count:10d} | {speed} | {p:7.2f} | {s:.3f} |")
+    print(f"peak RSS: this process (ours, with the clip held for scoring) "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB, "
+          f"ffmpeg {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} MB")
     print(f"\nspeed ratio ours / ffmpeg: {(len(ours) / ours_seconds) / (len(theirs) / ffmpeg_seconds):.2f}x "
           "(ours in process; ffmpeg's time includes reading and writing raw frames)")
     return 0
