@@ -6,7 +6,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from gallery.forms import PublishForm
 from gallery.models import Item, Version
+from gallery.services import version_publish_from_job
 from jobs import services
 from jobs.forms import JobForm, RecipeForm
 from jobs.selectors import job_get_visible, job_snapshot, jobs_visible_to
@@ -75,8 +77,6 @@ def _page_labels() -> dict:
 @require_GET
 def job_detail(request, job_id):
     job = job_get_visible(user=request.user, job_id=job_id)
-    from gallery.forms import PublishForm
-
     # Shown once the job succeeds (the page's script reveals it when that happens live).
     publishable = job.item_id is not None and job.state in ("queued", "running", "succeeded") \
         and not hasattr(job, "version")
@@ -111,9 +111,6 @@ def job_cancel(request, job_id):
 @login_required
 @require_POST
 def job_publish(request, job_id):
-    from gallery.forms import PublishForm
-    from gallery.services import version_publish_from_job
-
     job = job_get_visible(user=request.user, job_id=job_id)
     form = PublishForm(request.POST)
     try:

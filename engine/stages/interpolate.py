@@ -10,6 +10,7 @@ import numpy as np
 
 from engine.io.video import is_variable_rate
 from engine.stages.base import Stage
+from engine.stages.denoise import pixel_grid
 
 # Rates are kept as small fractions so the output's frame pattern repeats every few frames
 # (which is what lets a resumed run line up with an uninterrupted one).
@@ -20,9 +21,9 @@ def _flow(engine, a_gray: np.ndarray, b_gray: np.ndarray) -> np.ndarray:
     return engine.calc(a_gray, b_gray, None)
 
 
-def _sample(image: np.ndarray, grid_x: np.ndarray, grid_y: np.ndarray, flow: np.ndarray) -> np.ndarray:
-    return cv2.remap(image, grid_x + flow[..., 0], grid_y + flow[..., 1], cv2.INTER_LINEAR,
-                     borderMode=cv2.BORDER_REPLICATE)
+def _sample(image: np.ndarray, sample_map: np.ndarray) -> np.ndarray:
+    """`image` read at the HxWx2 float32 positions of `sample_map`."""
+    return cv2.remap(image, sample_map, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 class FlowPair:
@@ -34,12 +35,11 @@ class FlowPair:
         gray1 = cv2.cvtColor(second, cv2.COLOR_RGB2GRAY)
         self.forward = _flow(engine, gray0, gray1)  # where each pixel of `first` is in `second`
         self.backward = _flow(engine, gray1, gray0)
-        height, width = gray0.shape
-        self.grid_x, self.grid_y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+        self.grid = pixel_grid(*gray0.shape)
         # Forward-backward consistency: where the two flows disagree, a pixel is occluded in the other frame.
-        back_at_target = _sample(self.backward, self.grid_x, self.grid_y, self.forward)
+        back_at_target = _sample(self.backward, self.grid + self.forward)
         self.visible_in_second = np.exp(-np.sum((self.forward + back_at_target) ** 2, axis=2) / 2.0)
-        forward_at_target = _sample(self.forward, self.grid_x, self.grid_y, self.backward)
+        forward_at_target = _sample(self.forward, self.grid + self.backward)
         self.visible_in_first = np.exp(-np.sum((self.backward + forward_at_target) ** 2, axis=2) / 2.0)
 
     def at(self, alpha: float) -> np.ndarray:
@@ -50,11 +50,12 @@ class FlowPair:
             return self.second
         # Linear motion: from the in-between frame, `first` lies -alpha of the forward flow away and
         # `second` -(1 - alpha) of the backward flow away (flows taken at the same pixel).
-        from_first = _sample(self.first, self.grid_x, self.grid_y, -alpha * self.forward)
-        from_second = _sample(self.second, self.grid_x, self.grid_y, -(1 - alpha) * self.backward)
-        weight_first = (1 - alpha) * (0.05 + _sample(self.visible_in_second, self.grid_x, self.grid_y, -alpha * self.forward))
-        weight_second = alpha * (0.05 + _sample(self.visible_in_first, self.grid_x, self.grid_y,
-                                                -(1 - alpha) * self.backward))
+        toward_first = self.grid - alpha * self.forward
+        toward_second = self.grid - (1 - alpha) * self.backward
+        from_first = _sample(self.first, toward_first)
+        from_second = _sample(self.second, toward_second)
+        weight_first = (1 - alpha) * (0.05 + _sample(self.visible_in_second, toward_first))
+        weight_second = alpha * (0.05 + _sample(self.visible_in_first, toward_second))
         total = (weight_first + weight_second)[..., None]
         blended = (from_first * weight_first[..., None] + from_second * weight_second[..., None]) / total
         return np.clip(blended, 0, 255).round().astype(np.uint8)
