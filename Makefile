@@ -10,9 +10,10 @@ TORCH_INDEX := $(if $(wildcard /opt/wheels/torch-2.13.0+cpu*),,--extra-index-url
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-nodeps.txt constraints.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet $(TORCH_INDEX) -r requirements-dev.txt
+	$(VENV)/bin/python -m pip install --quiet --no-deps -r requirements-nodeps.txt
 	touch $@
 
 run: install
