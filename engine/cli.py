@@ -101,6 +101,21 @@ def cmd_recipes(args) -> int:
     return 0
 
 
+def cmd_models(args) -> int:
+    """List every known model: found or missing, hash verified, licence, where to get it."""
+    from engine.models import registry
+
+    print(f"models folder: {registry.models_dir().resolve()}")
+    for spec in registry.all_specs():
+        result = registry.status(spec.key, check_hash=not args.no_hash)
+        state = ("verified" if result.verified else "found" if result.intact else "DAMAGED") if result.found else "missing"
+        use = "commercial use allowed" if spec.commercial_use else "NON-COMMERCIAL"
+        print(f"{spec.key:28} {state:9} {spec.task:18} {spec.licence} ({use})")
+        if not result.verified:
+            print(f"{'':28} {result.message}")
+    return 0
+
+
 def run_benchmarks(bench_args: list[str]) -> int:
     runner = Path(__file__).resolve().parent.parent / "bench" / "run.py"
     if not runner.is_file():
@@ -121,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     restore.set_defaults(handler=cmd_restore)
     recipes = commands.add_parser("recipes", help="list the preset recipes")
     recipes.set_defaults(handler=cmd_recipes)
+    models = commands.add_parser("models", help="list the learned models: found or missing, verified, licence")
+    models.add_argument("--no-hash", action="store_true", help="check sizes only (faster)")
+    models.set_defaults(handler=cmd_models)
     commands.add_parser("bench", help="run the benchmarks in bench/ (options: bench --help)")
     return parser
 

@@ -34,6 +34,12 @@ class Stage:
     def output_fps(self, input_fps: float) -> float:
         return input_fps
 
+    def provenance(self) -> dict:
+        """What a version's record should say about how this stage ran: the learned models it used
+        ({"models": [{"key", "sha256", "licence"}]}) and notes such as a fallback taken. Valid after
+        `apply` has run; empty for classical stages."""
+        return {}
+
     @staticmethod
     def require(condition: bool, field: str, message: str) -> None:
         if not condition:
