@@ -48,6 +48,23 @@ class RunResult:
     frames: int
     seconds: float
     source: MediaInfo
+    # What a version's record says about how it was made: models and weight hashes, notes such as
+    # a fallback taken, and whether colour was generated (see Stage.provenance).
+    provenance: dict = field(default_factory=dict)
+
+
+def recipe_provenance(stages) -> dict:
+    """Merge the stages' provenance: every model used once, all notes, and the AI-colour flag."""
+    models: dict[str, dict] = {}
+    notes: list[str] = []
+    ai_color = False
+    for stage in stages:
+        record = stage.provenance() or {}
+        for model in record.get("models", []):
+            models.setdefault(model["key"], model)
+        notes.extend(f"{stage.name}: {note}" for note in record.get("notes", []))
+        ai_color = ai_color or bool(record.get("ai_color"))
+    return {"models": list(models.values()), "notes": notes, "ai_color": ai_color}
 
 
 def output_suffix(info: MediaInfo) -> str:
@@ -97,7 +114,8 @@ class Pipeline:
             output.unlink(missing_ok=True)
             raise
         reporter.finish(count)
-        return RunResult(output=output, kind=info.kind, frames=count, seconds=time.monotonic() - started, source=info)
+        return RunResult(output=output, kind=info.kind, frames=count, seconds=time.monotonic() - started, source=info,
+                         provenance=recipe_provenance(self.recipe.stages))
 
     def _bind_rates(self, input_fps: float, times: list[float] | None) -> None:
         """Tell each stage its input frame rate and times; note the output rate and output frames per input frame."""

@@ -77,3 +77,17 @@ def test_recipe_round_trips_through_json():
     recipe = load_recipe("film-heavy")
     again = recipe_from_dict(json.loads(json.dumps(recipe.as_dict())))
     assert again.as_dict() == recipe.as_dict()
+
+
+def test_the_result_merges_what_the_stages_say_about_models_and_colour(tmp_path, noisy_png, monkeypatch):
+    from engine.stages.sharpen import Sharpen
+    from engine.stages.tone import Tone
+
+    recipe = recipe_from_dict({"stages": [{"stage": "tone"}, {"stage": "sharpen"}]})
+    used = {"key": "realesrgan-x4plus", "sha256": "ab" * 32, "licence": "BSD-3-Clause"}
+    monkeypatch.setattr(Tone, "provenance", lambda self: {"models": [used], "notes": ["fell back"]})
+    monkeypatch.setattr(Sharpen, "provenance", lambda self: {"models": [used], "ai_color": True})
+    result = Pipeline(recipe).run(noisy_png, tmp_path / "out.png")
+    assert result.provenance == {"models": [used], "notes": ["tone: fell back"], "ai_color": True}
+    plain = Pipeline(recipe_from_dict({"stages": [{"stage": "deflicker"}]})).run(noisy_png, tmp_path / "plain.png")
+    assert plain.provenance == {"models": [], "notes": [], "ai_color": False}
