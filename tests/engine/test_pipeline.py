@@ -83,11 +83,13 @@ def test_the_result_merges_what_the_stages_say_about_models_and_colour(tmp_path,
     from engine.stages.sharpen import Sharpen
     from engine.stages.tone import Tone
 
+    source = tmp_path / "in.png"
+    source.write_bytes(noisy_png)
     recipe = recipe_from_dict({"stages": [{"stage": "tone"}, {"stage": "sharpen"}]})
     used = {"key": "realesrgan-x4plus", "sha256": "ab" * 32, "licence": "BSD-3-Clause"}
     monkeypatch.setattr(Tone, "provenance", lambda self: {"models": [used], "notes": ["fell back"]})
     monkeypatch.setattr(Sharpen, "provenance", lambda self: {"models": [used], "ai_color": True})
-    result = Pipeline(recipe).run(noisy_png, tmp_path / "out.png")
+    result = Pipeline(recipe).run(source, tmp_path / "out.png")
     assert result.provenance == {"models": [used], "notes": ["tone: fell back"], "ai_color": True}
-    plain = Pipeline(recipe_from_dict({"stages": [{"stage": "deflicker"}]})).run(noisy_png, tmp_path / "plain.png")
+    plain = Pipeline(recipe_from_dict({"stages": [{"stage": "deflicker"}]})).run(source, tmp_path / "plain.png")
     assert plain.provenance == {"models": [], "notes": [], "ai_color": False}
