@@ -1,15 +1,17 @@
 """Thin DRF views for jobs. Input serializers sit next to their view; output is the job snapshot."""
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from engine.recipes import load_recipe, preset_names
+from gallery.models import Item
 from jobs import services
-from jobs.selectors import job_get_visible, job_snapshot, jobs_visible_to
+from jobs.selectors import job_events, job_get_visible, job_snapshot, jobs_visible_to, user_quota
 
 
 class JobProgressSerializer(serializers.Serializer):
@@ -20,6 +22,11 @@ class JobProgressSerializer(serializers.Serializer):
     fraction = serializers.FloatField()
     fps = serializers.FloatField()
     eta_seconds = serializers.FloatField(allow_null=True)
+
+
+class QueueEtaSerializer(serializers.Serializer):
+    seconds = serializers.FloatField(help_text="Estimated seconds until the job is done, queue wait included.")
+    measured = serializers.BooleanField(help_text="False while nothing like it has been measured: a rough guess.")
 
 
 class JobOutputSerializer(serializers.Serializer):
@@ -34,7 +41,11 @@ class JobOutputSerializer(serializers.Serializer):
     error = serializers.CharField()
     cancel_requested = serializers.BooleanField()
     attempts = serializers.IntegerField(help_text="How many times a worker has started this job.")
+    queue = serializers.ChoiceField(choices=["cpu", "gpu"], help_text="The queue, and so the device, it runs on.")
     queue_position = serializers.IntegerField(allow_null=True, help_text="1 = next to start; null once started.")
+    queue_eta = QueueEtaSerializer(allow_null=True, help_text="An estimate, while queued; null once started.")
+    slower_on_cpu = serializers.BooleanField(help_text="A recipe meant for a GPU, running on a CPU.")
+    events_count = serializers.IntegerField(help_text="Lines in its timeline (see the events endpoint).")
     result_url = serializers.CharField(allow_null=True)
     source_url = serializers.CharField()
     created_at = serializers.DateTimeField()
@@ -44,12 +55,24 @@ class JobOutputSerializer(serializers.Serializer):
 
 class JobListCreateApi(APIView):
     permission_classes = [IsAuthenticated]
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
     throttle_scope = "job_launch"
 
     class InputSerializer(serializers.Serializer):
-        file = serializers.FileField(help_text="An image (PNG, JPEG, TIFF, WebP) or a video (MP4, MOV, MKV, WebM, AVI).")
+        file = serializers.FileField(required=False,
+                                     help_text="An image (PNG, JPEG, TIFF, WebP) or a video (MP4, MOV, MKV, WebM, AVI).")
+        item = serializers.PrimaryKeyRelatedField(queryset=Item.objects.all(), required=False,
+                                                  help_text="Or a gallery item to restore, instead of a file.")
         recipe = serializers.ChoiceField(choices=preset_names(), default="film-default")
+        allow_cpu = serializers.BooleanField(default=False, help_text=(
+            "Run a recipe that needs a GPU on a CPU when no GPU worker is online or your GPU time is spent."))
+        confirm = serializers.BooleanField(default=False, help_text=(
+            "Launch even though the same recipe is already queued or running on this item."))
+
+        def validate(self, data):
+            if ("file" in data) == ("item" in data):
+                raise serializers.ValidationError({"file": _("Send either a file or an item.")})
+            return data
 
     def get_throttles(self):
         return [ScopedRateThrottle()] if self.request.method == "POST" else []
@@ -63,8 +86,13 @@ class JobListCreateApi(APIView):
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        job = services.job_create_from_upload(
-            owner=request.user, upload=data.validated_data["file"], recipe_name=data.validated_data["recipe"])
+        given = data.validated_data
+        if "item" in given:
+            job = services.job_create_for_item(owner=request.user, item=given["item"], recipe_name=given["recipe"],
+                                               allow_cpu=given["allow_cpu"], confirm=given["confirm"])
+        else:
+            job = services.job_create_from_upload(owner=request.user, upload=given["file"],
+                                                  recipe_name=given["recipe"], allow_cpu=given["allow_cpu"])
         return Response(job_snapshot(job), status=status.HTTP_201_CREATED)
 
 
@@ -93,6 +121,48 @@ class JobRetryApi(APIView):
     def post(self, request, job_id):
         again = services.job_retry(job=job_get_visible(user=request.user, job_id=job_id))
         return Response(job_snapshot(again), status=status.HTTP_201_CREATED)
+
+
+class JobEventsApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class EventSerializer(serializers.Serializer):
+        kind = serializers.CharField()
+        kind_label = serializers.CharField()
+        text = serializers.CharField(help_text="The line as a person reads it, in the request's language.")
+        worker = serializers.CharField()
+        data = serializers.DictField(help_text="Its numbers: chunk, first and last frame, attempt, ...")
+        created_at = serializers.DateTimeField()
+
+    @extend_schema(responses=EventSerializer(many=True), summary="A job's timeline, oldest first")
+    def get(self, request, job_id):
+        return Response(job_events(job_get_visible(user=request.user, job_id=job_id)))
+
+
+class QuotaUsageSerializer(serializers.Serializer):
+    used = serializers.IntegerField()
+    allowed = serializers.IntegerField(allow_null=True, help_text="null: no limit (staff).")
+
+
+class GpuQuotaSerializer(QuotaUsageSerializer):
+    remaining = serializers.IntegerField(allow_null=True)
+
+
+class QuotaSerializer(serializers.Serializer):
+    active_jobs = QuotaUsageSerializer(help_text="Jobs queued or running now.")
+    gpu_seconds = GpuQuotaSerializer(help_text="GPU seconds of today.")
+    gpu_resets_at = serializers.DateTimeField()
+    gpu_workers_online = serializers.IntegerField(help_text="0: recipes that need a GPU can only run on a CPU.")
+    priority = serializers.IntegerField(help_text="0 normal, 1 partner collaboration (set by staff).")
+    priority_label = serializers.CharField()
+
+
+class JobQuotaApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=QuotaSerializer, summary="What I may still launch: active jobs and today's GPU time")
+    def get(self, request):
+        return Response(user_quota(request.user))
 
 
 class RecipeListApi(APIView):

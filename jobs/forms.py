@@ -8,11 +8,20 @@ def recipe_choices():
     return [(name, f"{name}: {load_recipe(name).description}") for name in preset_names()]
 
 
+def allow_cpu_field():
+    return forms.BooleanField(label=_("Run on a CPU if no GPU is free for me (much slower)"), required=False,
+                              help_text=_("Only matters for recipes that need a GPU."))
+
+
 class JobForm(forms.Form):
     file = forms.FileField(label=_("Image or video"),
                            help_text=_("PNG, JPEG, TIFF or WebP images; MP4, MOV, MKV, WebM or AVI videos."))
     recipe = forms.ChoiceField(label=_("Recipe"), choices=recipe_choices, initial="film-default")
+    allow_cpu = allow_cpu_field()
 
 
 class RecipeForm(forms.Form):
     recipe = forms.ChoiceField(label=_("Recipe"), choices=recipe_choices, initial="film-default")
+    allow_cpu = allow_cpu_field()
+    # Set by the confirmation page: launch although the same recipe already runs on the item.
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)

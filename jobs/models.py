@@ -50,6 +50,9 @@ class Job(models.Model):
     cancel_requested = models.BooleanField(default=False)
     worker = models.CharField(max_length=255, blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    queue = models.CharField(max_length=16, default="cpu", db_index=True,
+                             help_text="The Celery queue it was sent to: gpu or cpu; also the device it runs on.")
+    priority = models.SmallIntegerField(default=0, help_text="The owner's priority when it was launched; higher starts first.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -69,3 +72,82 @@ class Job(models.Model):
     def group_name(self) -> str:
         """The channel-layer group that carries this job's live events."""
         return f"job-{self.id}"
+
+
+class JobEvent(models.Model):
+    """One line of a job's timeline. The text is made when shown, in the reader's language."""
+
+    class Kind(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        STARTED = "started", _("Started")
+        RECLAIMED = "reclaimed", _("Taken over")
+        REQUEUED = "requeued", _("Put back in the queue")
+        CHUNK_DONE = "chunk_done", _("Chunk done")
+        CANCEL_REQUESTED = "cancel_requested", _("Cancel requested")
+        CANCELLED = "cancelled", _("Cancelled")
+        FAILED = "failed", _("Failed")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        RETRIED = "retried", _("Run again")
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    worker = models.CharField(max_length=255, blank=True)
+    message = models.TextField(blank=True, help_text="Free text, e.g. the reason a job failed.")
+    data = models.JSONField(default=dict, blank=True, help_text="Numbers the text is made from: chunk, frames, attempt.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.job_id} {self.kind}"
+
+
+class WorkerNode(models.Model):
+    """A Celery worker as it last announced itself; online while `last_seen` is fresh."""
+
+    hostname = models.CharField(max_length=255, unique=True)
+    queues = models.JSONField(default=list)
+    has_gpu = models.BooleanField(default=False)
+    installed_models = models.JSONField(default=list, help_text="Keys of the learned models whose weights it has.")
+    started_at = models.DateTimeField()
+    last_seen = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["hostname"]
+
+    def __str__(self) -> str:
+        return self.hostname
+
+
+class StageThroughput(models.Model):
+    """Measured speed of a set of stages on a device, smoothed over finished jobs."""
+
+    stages = models.CharField(max_length=255, help_text='The recipe\'s stage names joined by "+".')
+    device = models.CharField(max_length=8)
+    fps = models.FloatField(help_text="Source frames per second, wall time (decoding and encoding included).")
+    mpx_per_second = models.FloatField(help_text="Megapixels per second: what ETAs use, as frame sizes differ.")
+    samples = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["stages", "device"], name="unique_throughput_per_stages_device")]
+        ordering = ["-updated_at"]
+
+    def __str__(self) -> str:
+        return f"{self.stages} on {self.device}: {self.fps:.2f} frames/s"
+
+
+class UserQuota(models.Model):
+    """What staff set for one user; a user without a row has the defaults."""
+
+    class Priority(models.IntegerChoices):
+        NORMAL = 0, _("Normal")
+        PARTNER = 1, _("Partner collaboration")
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="job_quota")
+    priority = models.SmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
+    note = models.CharField(max_length=255, blank=True, help_text="Why, e.g. the partner institution.")
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_priority_display()})"

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import base64
+import errno
 import logging
+import math
 import shutil
 import socket
 import time
@@ -20,8 +22,9 @@ from engine.pipeline import Pipeline, ProgressEvent, output_suffix
 from engine.io.probe import MediaInfo
 from engine.recipes import load_recipe, recipe_from_dict
 from jobs.events import send_job_event
-from jobs.models import ALLOWED_TRANSITIONS, Job, JobState, job_file_path
-from jobs.selectors import job_snapshot
+from jobs.models import ALLOWED_TRANSITIONS, Job, JobEvent, JobState, StageThroughput, WorkerNode, job_file_path
+from jobs.selectors import (gpu_seconds_used_today, gpu_workers_online, job_megapixels, job_snapshot,
+                            recipe_needs_gpu, stage_key, user_priority)
 from restoration_site.uploads import inspect_media, spool_upload, store_media
 from restoration_site.errors import ApplicationError
 
@@ -47,36 +50,81 @@ def _check_active_limit(owner) -> None:
                                  "for one to finish.") % {"n": limit}, status_code=429)
 
 
-def job_create_from_upload(*, owner, upload, recipe_name: str) -> Job:
+def _choose_queue(*, owner, recipe: dict, allow_cpu: bool) -> str:
+    """The queue a recipe goes to: `gpu` when it needs one and a GPU worker and the owner's GPU
+    time allow it; else `cpu` if the owner accepts a slower run, else a refusal saying why."""
+    if not recipe_needs_gpu(recipe):
+        return "cpu"
+    online = gpu_workers_online() > 0
+    budget_left = owner.is_staff or gpu_seconds_used_today(owner) < settings.JOB_GPU_SECONDS_PER_DAY
+    if online and budget_left:
+        return "gpu"
+    if allow_cpu:
+        return "cpu"
+    if not online:
+        raise ApplicationError(_("This recipe needs a GPU and no GPU worker is online. You may run it on the CPU "
+                                 "instead (much slower), or try again later."),
+                               status_code=409, extra={"field": "allow_cpu"})
+    raise ApplicationError(_("You have used today's GPU time (%(minutes)d minutes a day); it renews at midnight. "
+                             "You may run this job on the CPU instead (much slower).")
+                           % {"minutes": settings.JOB_GPU_SECONDS_PER_DAY // 60},
+                           status_code=429, extra={"field": "allow_cpu"})
+
+
+def _check_same_recipe_running(*, owner, item, recipe: dict) -> None:
+    """Ask before a second run of the same recipe on the same item: it is usually a double click."""
+    active = Job.objects.filter(owner=owner, item=item, state__in=[JobState.QUEUED, JobState.RUNNING])
+    same = next((job for job in active if job.recipe == recipe), None)
+    if same is not None:
+        raise ApplicationError(_("You already have a job with this recipe on this item (%(state)s). Launch another "
+                                 "one anyway?") % {"state": same.get_state_display().lower()},
+                               status_code=409, extra={"confirm_required": True, "job": str(same.id)})
+
+
+def job_create_from_upload(*, owner, upload, recipe_name: str, allow_cpu: bool = False) -> Job:
     """Check the upload by decoding it, store it, and queue a job. Nothing is kept on failure."""
     _check_active_limit(owner)
     recipe = recipe_resolve(recipe_name)
+    queue = _choose_queue(owner=owner, recipe=recipe, allow_cpu=allow_cpu)
     spooled = spool_upload(upload)
     try:
         info = inspect_media(spooled)
-        return _job_create(owner=owner, source_path=spooled, info=info, source_name=upload.name or "", recipe=recipe)
+        return _job_create(owner=owner, source_path=spooled, info=info, source_name=upload.name or "", recipe=recipe,
+                           queue=queue)
     finally:
         spooled.unlink(missing_ok=True)
 
 
-def job_create_for_item(*, owner, item, recipe_name: str = "", recipe: dict | None = None) -> Job:
-    """Queue a job on a gallery item's original file, with a preset or a full recipe."""
+def job_create_for_item(*, owner, item, recipe_name: str = "", recipe: dict | None = None, allow_cpu: bool = False,
+                        confirm: bool = False) -> Job:
+    """Queue a job on a gallery item's original file, with a preset or a full recipe.
+
+    The same recipe on the same item while one of the owner's runs is queued or running is refused
+    with a 409 unless `confirm`.
+    """
     _check_active_limit(owner)
     recipe = recipe_resolve(recipe_name, recipe)
+    if not confirm:
+        _check_same_recipe_running(owner=owner, item=item, recipe=recipe)
+    queue = _choose_queue(owner=owner, recipe=recipe, allow_cpu=allow_cpu)
     path = Path(item.media.path)
     info = inspect_media(path)
-    return _job_create(owner=owner, source_path=path, info=info, source_name=path.name, recipe=recipe, item=item)
+    return _job_create(owner=owner, source_path=path, info=info, source_name=path.name, recipe=recipe, item=item,
+                       queue=queue)
 
 
-def _job_create(*, owner, source_path: Path, info: MediaInfo, source_name: str, recipe: dict, item=None) -> Job:
+def _job_create(*, owner, source_path: Path, info: MediaInfo, source_name: str, recipe: dict, queue: str,
+                item=None) -> Job:
     job = Job(owner=owner, item=item, kind=info.kind, recipe=recipe, source_name=source_name[:255],
-              source_info=info.as_dict(), progress={"phase": "queued", "frame": 0, "total": info.frame_count})
+              source_info=info.as_dict(), progress={"phase": "queued", "frame": 0, "total": info.frame_count},
+              queue=queue, priority=user_priority(owner))
     stored = store_media(source_path, info, Path(settings.MEDIA_ROOT) / job_file_path(job, "source"))
     try:
         job.source.name = str(stored.relative_to(settings.MEDIA_ROOT))
         job.full_clean()
         with transaction.atomic():
             job.save()
+            _event(job, JobEvent.Kind.QUEUED, queue=queue)
             transaction.on_commit(lambda: _enqueue(job))
     except Exception:
         shutil.rmtree(stored.parent, ignore_errors=True)
@@ -84,10 +132,20 @@ def _job_create(*, owner, source_path: Path, info: MediaInfo, source_name: str, 
     return job
 
 
+# Celery message priority per user priority. On Redis the lowest number is consumed first, and
+# kombu keeps the steps 0, 3, 6, 9: normal jobs take 6 so that partners' jobs (3) overtake them.
+CELERY_PRIORITY = {0: 6, 1: 3}
+
+
 def _enqueue(job: Job) -> None:
     from jobs.tasks import run_job
 
-    run_job.apply_async(args=[str(job.id)], queue=settings.CELERY_TASK_DEFAULT_QUEUE)
+    run_job.apply_async(args=[str(job.id)], queue=job.queue, priority=CELERY_PRIORITY.get(job.priority, 6))
+
+
+def _event(job: Job, kind: str, *, worker: str = "", message: str = "", **data) -> None:
+    """Add a line to the job's timeline."""
+    JobEvent.objects.create(job=job, kind=kind, worker=worker, message=message, data=data)
 
 
 def job_retry(*, job: Job) -> Job:
@@ -95,9 +153,13 @@ def job_retry(*, job: Job) -> Job:
     if job.state not in (JobState.FAILED, JobState.CANCELLED):
         raise ApplicationError(_("Only a failed or cancelled job can be run again."), status_code=409)
     _check_active_limit(job.owner)
+    # A job the owner chose to run on the CPU may again; a GPU one needs GPU time left.
+    queue = _choose_queue(owner=job.owner, recipe=job.recipe, allow_cpu=job.queue == "cpu")
     info = MediaInfo(**job.source_info)
-    return _job_create(owner=job.owner, source_path=Path(job.source.path), info=info, source_name=job.source_name,
-                       recipe=job.recipe, item=job.item)
+    again = _job_create(owner=job.owner, source_path=Path(job.source.path), info=info, source_name=job.source_name,
+                        recipe=job.recipe, item=job.item, queue=queue)
+    _event(job, JobEvent.Kind.RETRIED, new_job=str(again.id))
+    return again
 
 
 def job_cancel(*, job: Job) -> Job:
@@ -105,9 +167,11 @@ def job_cancel(*, job: Job) -> Job:
     if job.is_finished:
         raise ApplicationError(_("This job has already finished."), status_code=409)
     if _transition(job, JobState.QUEUED, JobState.CANCELLED, finished_at=timezone.now(), cancel_requested=True):
+        _event(job, JobEvent.Kind.CANCELLED)
         job.refresh_from_db()
     else:
-        Job.objects.filter(pk=job.pk, state=JobState.RUNNING).update(cancel_requested=True)
+        if Job.objects.filter(pk=job.pk, state=JobState.RUNNING, cancel_requested=False).update(cancel_requested=True):
+            _event(job, JobEvent.Kind.CANCEL_REQUESTED)
         job.refresh_from_db()
     _publish(job)
     return job
@@ -143,6 +207,12 @@ def job_run(*, job_id: str, worker: str | None = None) -> str:
     job = Job.objects.filter(pk=job_id).first()
     if job is None or job.is_finished:
         return RunOutcome.SKIPPED
+    if job.state == JobState.RUNNING and job.attempts >= settings.JOB_MAX_ATTEMPTS:
+        # Its worker died under it JOB_MAX_ATTEMPTS times (e.g. a pool process killed for memory, whose
+        # message Celery hands back): never start it again; the reaper gives it up once it is stale.
+        jobs_reap_stale()
+        job.refresh_from_db()
+        return RunOutcome.SKIPPED if job.is_finished else RunOutcome.BUSY
     if not _claim(job, worker or socket.gethostname()):
         job.refresh_from_db()
         return RunOutcome.SKIPPED if job.state != JobState.RUNNING else RunOutcome.BUSY
@@ -159,9 +229,14 @@ def job_run(*, job_id: str, worker: str | None = None) -> str:
         _finish(job, JobState.CANCELLED)
     except EngineError as exc:
         _finish(job, JobState.FAILED, error=str(exc))
-    except Exception:
+    except Exception as exc:
+        # The user sees a sentence, never a traceback; the log keeps the details.
         logger.exception("Job %s failed", job.id)
-        _finish(job, JobState.FAILED, error=_("The restoration failed because of an internal error."))
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            error = _("The server ran out of disk space while restoring; nothing was kept. Try again later.")
+        else:
+            error = _("The restoration failed because of an internal error.")
+        _finish(job, JobState.FAILED, error=error)
     else:
         _finish(job, JobState.SUCCEEDED, result=result_name)
     return RunOutcome.RAN
@@ -173,18 +248,64 @@ def _claim(job: Job, worker: str) -> bool:
     progress = {"phase": "starting", "frame": 0, "total": job.progress.get("total", 0)}
     fields = {"state": JobState.RUNNING, "heartbeat_at": now, "worker": worker, "attempts": F("attempts") + 1,
               "progress": progress}
+    attempt = job.attempts + 1
     if Job.objects.filter(pk=job.pk, state=JobState.QUEUED).update(started_at=now, **fields):
+        _event(job, JobEvent.Kind.STARTED, worker=worker, attempt=attempt)
         return True
     stale = now - timedelta(seconds=settings.JOB_STALE_SECONDS)
-    return Job.objects.filter(pk=job.pk, state=JobState.RUNNING, heartbeat_at__lt=stale).update(**fields) == 1
+    if Job.objects.filter(pk=job.pk, state=JobState.RUNNING, heartbeat_at__lt=stale).update(**fields):
+        _event(job, JobEvent.Kind.RECLAIMED, worker=worker, attempt=attempt)
+        return True
+    return False
 
 
 def _finish(job: Job, state: str, **fields) -> None:
     """End a running job. The pipeline has already removed any partial output; the checkpoint goes too."""
-    _transition(job, JobState.RUNNING, state, finished_at=timezone.now(), heartbeat_at=timezone.now(), **fields)
+    ended = _transition(job, JobState.RUNNING, state, finished_at=timezone.now(), heartbeat_at=timezone.now(), **fields)
     shutil.rmtree(job_checkpoint_dir(job), ignore_errors=True)
     job.refresh_from_db()
+    if ended:
+        _record_end(job)
     _publish(job)
+
+
+def _record_end(job: Job) -> None:
+    """The timeline's last line, and for a success its speed for later ETAs."""
+    if job.state == JobState.FAILED:
+        _event(job, JobEvent.Kind.FAILED, worker=job.worker, message=job.error)
+    elif job.state == JobState.CANCELLED:
+        _event(job, JobEvent.Kind.CANCELLED, worker=job.worker)
+    else:
+        seconds = (job.finished_at - job.started_at).total_seconds() if job.started_at else 0
+        _event(job, JobEvent.Kind.SUCCEEDED, worker=job.worker, frames=job.progress.get("total", 0), seconds=round(seconds))
+        throughput_record(job=job)
+
+
+# Weight of the newest job in the moving average: recent enough to follow a change of hardware,
+# smooth enough that one odd clip does not swing every ETA.
+THROUGHPUT_SMOOTHING = 0.3
+
+
+def throughput_record(*, job: Job) -> None:
+    """Fold a succeeded job's speed into the measured throughput of its stages on its device.
+
+    Only first attempts count: a resumed run's wall time misses the frames done before it.
+    """
+    if job.attempts != 1 or not job.started_at or not job.finished_at:
+        return
+    seconds = (job.finished_at - job.started_at).total_seconds()
+    frames = job.source_info.get("frame_count", 0)
+    if seconds <= 0 or frames <= 0:
+        return
+    fps, mpx_per_second = frames / seconds, job_megapixels(job) / seconds
+    row, created = StageThroughput.objects.get_or_create(
+        stages=stage_key(job.recipe), device=job.queue,
+        defaults={"fps": fps, "mpx_per_second": mpx_per_second, "samples": 1})
+    if not created:
+        row.fps += THROUGHPUT_SMOOTHING * (fps - row.fps)
+        row.mpx_per_second += THROUGHPUT_SMOOTHING * (mpx_per_second - row.mpx_per_second)
+        row.samples += 1
+        row.save()
 
 
 def jobs_reap_stale() -> dict:
@@ -200,9 +321,11 @@ def jobs_reap_stale() -> dict:
                 "n": job.attempts}
             if _transition(job, JobState.RUNNING, JobState.FAILED, finished_at=timezone.now(), error=message):
                 shutil.rmtree(job_checkpoint_dir(job), ignore_errors=True)
+                _event(job, JobEvent.Kind.FAILED, worker=job.worker, message=message)
                 failed += 1
         elif Job.objects.filter(pk=job.pk, state=JobState.RUNNING, heartbeat_at__lt=stale).update(
                 state=JobState.QUEUED, worker=""):
+            _event(job, JobEvent.Kind.REQUEUED, worker=job.worker)
             transaction.on_commit(lambda job=job: _enqueue(job))
             requeued += 1
         else:
@@ -221,6 +344,8 @@ class JobProgress:
         self.job = job
         self._cancel = False
         self._cancel_checked = 0.0
+        # A resumed attempt does not record again the chunks an earlier one finished.
+        self._chunks_recorded = job.events.filter(kind=JobEvent.Kind.CHUNK_DONE).count()
 
     def on_event(self, event: ProgressEvent) -> None:
         progress = {
@@ -238,7 +363,20 @@ class JobProgress:
         Job.objects.filter(pk=self.job.pk).update(**fields)
         for name, value in fields.items():
             setattr(self.job, name, value)
+        self._record_chunks(event)
         _publish(self.job)
+
+    def _record_chunks(self, event: ProgressEvent) -> None:
+        """One timeline line per checkpoint chunk restored. Events are throttled, so one event may
+        close several chunks. (A rate-converting recipe rounds its chunks a little; close enough.)"""
+        if self.job.kind != Job.Kind.VIDEO or event.phase != "restore":
+            return
+        size = settings.JOB_CHUNK_FRAMES
+        done = event.frame // size if event.frame < event.total else math.ceil(event.total / size)
+        for chunk in range(self._chunks_recorded + 1, done + 1):
+            _event(self.job, JobEvent.Kind.CHUNK_DONE, worker=self.job.worker, chunk=chunk,
+                   first=(chunk - 1) * size + 1, last=min(chunk * size, event.total))
+        self._chunks_recorded = max(self._chunks_recorded, done)
 
     def should_cancel(self) -> bool:
         now = time.monotonic()
@@ -246,3 +384,22 @@ class JobProgress:
             self._cancel_checked = now
             self._cancel = Job.objects.filter(pk=self.job.pk, cancel_requested=True).exists()
         return self._cancel
+
+
+def worker_announce(*, hostname: str, queues: list[str], has_gpu: bool, installed_models: list[str]) -> WorkerNode:
+    """A worker says what it can run (at start, and again if its row went missing)."""
+    now = timezone.now()
+    node, _created = WorkerNode.objects.update_or_create(hostname=hostname, defaults={
+        "queues": sorted(queues), "has_gpu": has_gpu, "installed_models": sorted(installed_models),
+        "started_at": now, "last_seen": now})
+    return node
+
+
+def worker_heartbeat(*, hostname: str) -> bool:
+    """Mark a worker as alive now; False if it never announced itself (it should, then)."""
+    return WorkerNode.objects.filter(hostname=hostname).update(last_seen=timezone.now()) == 1
+
+
+def worker_forget(*, hostname: str) -> None:
+    """A worker shutting down cleanly leaves the list at once instead of going stale."""
+    WorkerNode.objects.filter(hostname=hostname).delete()

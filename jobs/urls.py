@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from jobs import views
 
@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.job_list, name="list"),
     path("new/", views.job_new, name="new"),
     path("new/item/<int:item_id>/", views.job_new_for_item, name="new_for_item"),
+    path("queue/", views.queue_page, name="queue"),
     path("<uuid:job_id>/", views.job_detail, name="detail"),
     path("<uuid:job_id>/cancel/", views.job_cancel, name="cancel"),
     path("<uuid:job_id>/retry/", views.job_retry, name="retry"),

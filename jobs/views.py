@@ -1,5 +1,6 @@
 """Thin HTML views for jobs; the rules live in services and selectors."""
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
@@ -11,7 +12,7 @@ from gallery.models import Item, Version
 from gallery.services import version_publish_from_job
 from jobs import services
 from jobs.forms import JobForm, RecipeForm
-from jobs.selectors import job_get_visible, job_snapshot, jobs_visible_to
+from jobs.selectors import job_events, job_get_visible, job_snapshot, jobs_visible_to, queue_overview, user_quota
 from restoration_site.errors import ApplicationError
 from restoration_site.http import media_file_response
 
@@ -32,12 +33,17 @@ def job_new(request):
         if form.is_valid():
             try:
                 job = services.job_create_from_upload(
-                    owner=request.user, upload=form.cleaned_data["file"], recipe_name=form.cleaned_data["recipe"])
+                    owner=request.user, upload=form.cleaned_data["file"], recipe_name=form.cleaned_data["recipe"],
+                    allow_cpu=form.cleaned_data["allow_cpu"])
                 return redirect("jobs:detail", job_id=job.id)
             except ApplicationError as exc:
-                form.add_error("file", exc.message)
+                form.add_error("allow_cpu" if exc.extra.get("field") == "allow_cpu" else "file", exc.message)
         status = 400
-    return render(request, "jobs/new.html", {"form": form}, status=status)
+    return render(request, "jobs/new.html", {"form": form, "quota": user_quota(request.user)}, status=status)
+
+
+def _posted_flag(request, name: str) -> bool:
+    return request.POST.get(name, "") not in ("", "0", "false", "False")
 
 
 @login_required
@@ -50,12 +56,20 @@ def job_new_for_item(request, item_id: int):
     if version is None and not form.is_valid():
         messages.error(request, _("Choose a recipe."))
         return redirect(item)
+    flags = {"allow_cpu": _posted_flag(request, "allow_cpu"), "confirm": _posted_flag(request, "confirm")}
     try:
         if version is not None:  # "restore again" with the exact recipe that made a version
-            job = services.job_create_for_item(owner=request.user, item=item, recipe=version.recipe)
+            job = services.job_create_for_item(owner=request.user, item=item, recipe=version.recipe, **flags)
         else:
-            job = services.job_create_for_item(owner=request.user, item=item, recipe_name=form.cleaned_data["recipe"])
+            job = services.job_create_for_item(owner=request.user, item=item, recipe_name=form.cleaned_data["recipe"],
+                                               **flags)
     except ApplicationError as exc:
+        if exc.extra.get("confirm_required") or exc.extra.get("field") == "allow_cpu":
+            # A question, not a dead end: the same launch again, with the answer as a button.
+            return render(request, "jobs/confirm.html", {
+                "item": item, "message": exc.message, "posted": request.POST, "flags": flags,
+                "running_job": exc.extra.get("job"), "asks_cpu": exc.extra.get("field") == "allow_cpu",
+            }, status=exc.status_code)
         messages.error(request, exc.message)
         return redirect(item)
     return redirect("jobs:detail", job_id=job.id)
@@ -70,6 +84,9 @@ def _page_labels() -> dict:
         "encode": _("Encoding the video"), "starting": _("Starting…"),
         "cancelling": _("Stopping…"), "queued_note": _("Waiting for a worker"),
         "position": _("number %s in the queue"),
+        "queue_eta": _("done in about %s (an estimate from measured speed)"),
+        "queue_eta_guess": _("done in about %s (a rough guess: nothing like it has been measured yet)"),
+        "slower_on_cpu": _("runs on a CPU: much slower than on a GPU"),
     }
 
 
@@ -81,7 +98,17 @@ def job_detail(request, job_id):
     publishable = job.item_id is not None and job.state in ("queued", "running", "succeeded") \
         and not hasattr(job, "version")
     return render(request, "jobs/detail.html", {"job": job, "snapshot": job_snapshot(job), "labels": _page_labels(),
+                                                "events": job_events(job),
                                                 "publish_form": PublishForm() if publishable else None})
+
+
+@login_required
+@require_GET
+def queue_page(request):
+    """Staff only: queues, workers and what they can run, jobs per state, throughput, failures."""
+    if not request.user.is_staff:
+        raise PermissionDenied
+    return render(request, "jobs/queue.html", queue_overview())
 
 
 @login_required

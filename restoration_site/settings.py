@@ -139,6 +139,11 @@ CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("JOB_SOFT_TIME_LIMIT", 6 * 3600
 CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 120
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Redis restarting must stop neither a worker nor the job it runs: the worker retries the broker for
+# as long as it takes, and a running job goes on (its late ack may be lost with the connection; the
+# message then comes back later and finds the job finished: jobs.services.job_run skips it).
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
@@ -149,6 +154,14 @@ JOB_STALE_SECONDS = int(os.environ.get("JOB_STALE_SECONDS", 120))
 JOB_CHUNK_FRAMES = int(os.environ.get("JOB_CHUNK_FRAMES", 120))
 JOB_MAX_ATTEMPTS = int(os.environ.get("JOB_MAX_ATTEMPTS", 3))
 JOB_MAX_ACTIVE_PER_USER = int(os.environ.get("JOB_MAX_ACTIVE_PER_USER", 3))
+# GPU seconds a user's jobs may use per day (staff: no limit); the day starts at midnight in TIME_ZONE.
+JOB_GPU_SECONDS_PER_DAY = int(os.environ.get("JOB_GPU_SECONDS_PER_DAY", 1800))
+# Workers write a heartbeat row this often; one silent for JOB_WORKER_STALE_SECONDS counts as offline.
+JOB_WORKER_HEARTBEAT_SECONDS = int(os.environ.get("JOB_WORKER_HEARTBEAT_SECONDS", 30))
+JOB_WORKER_STALE_SECONDS = int(os.environ.get("JOB_WORKER_STALE_SECONDS", 90))
+# The ETA's guess before any job with the same stages has been measured: megapixels per second
+# for one stage, deliberately low so a first estimate errs on the long side.
+JOB_ETA_DEFAULT_MPX_PER_SECOND = float(os.environ.get("JOB_ETA_DEFAULT_MPX_PER_SECOND", 0.5))
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-jobs": {"task": "jobs.reap_stale_jobs", "schedule": float(os.environ.get("JOB_REAP_INTERVAL", 60))},
 }

@@ -8,6 +8,7 @@
   var el = function (id) { return document.getElementById(id); };
   var finished = function (state) { return state === "succeeded" || state === "failed" || state === "cancelled"; };
   var delay = 1000, socket = null, stopped = false;
+  var timeline = el("job-timeline"), timelineCount = timeline ? timeline.children.length : 0;
 
   function formatSeconds(s) {
     if (s === null || s === undefined) return "";
@@ -27,6 +28,8 @@
     if (snapshot.state === "queued") {
       detail = labels.queued_note;
       if (snapshot.queue_position) detail += " · " + labels.position.replace("%s", snapshot.queue_position);
+      var eta = snapshot.queue_eta;
+      if (eta) detail += " · " + (eta.measured ? labels.queue_eta : labels.queue_eta_guess).replace("%s", formatSeconds(eta.seconds));
     }
     else if (snapshot.state === "running") {
       if (p.phase === "starting") detail = labels.starting;
@@ -39,6 +42,7 @@
       }
       if (snapshot.cancel_requested) detail += " · " + labels.cancelling;
     }
+    if (snapshot.slower_on_cpu && !finished(snapshot.state)) detail += " · " + labels.slower_on_cpu;
     el("job-detail").textContent = detail;
     var error = el("job-error");
     error.textContent = snapshot.error || "";
@@ -51,6 +55,28 @@
     var publish = el("job-publish");
     if (publish) publish.hidden = snapshot.state !== "succeeded";
     if (snapshot.result_url) showResult(snapshot);
+    if (timeline && snapshot.events_count !== undefined && snapshot.events_count !== timelineCount) loadTimeline();
+  }
+
+  // The timeline is fetched only when the snapshot says it grew, not sent with every progress event.
+  function loadTimeline() {
+    timelineCount = job.events_count;
+    fetch(timeline.dataset.url, {credentials: "same-origin", headers: {Accept: "application/json"}})
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (events) {
+        if (!events) return;
+        timeline.textContent = "";
+        events.forEach(function (event) {
+          var item = document.createElement("li"), time = document.createElement("time");
+          time.dateTime = event.created_at;
+          time.textContent = event.created_at.slice(11, 19);
+          item.appendChild(time);
+          item.appendChild(document.createTextNode(" " + event.text));
+          timeline.appendChild(item);
+        });
+        timelineCount = events.length;
+      })
+      .catch(function () { timelineCount = -1; });  // try again with the next snapshot
   }
 
   function showResult(snapshot) {

@@ -10,3 +10,9 @@ def upload_of(path, name=None) -> SimpleUploadedFile:
 
 def job_for(owner, clip, recipe="film-light"):
     return services.job_create_from_upload(owner=owner, upload=upload_of(clip), recipe_name=recipe)
+
+
+def gpu_worker(hostname="gpu@box", **fields):
+    """A GPU worker that has just announced itself."""
+    fields = {"queues": ["gpu"], "has_gpu": True, "installed_models": ["gpen-bfr-512"], **fields}
+    return services.worker_announce(hostname=hostname, **fields)

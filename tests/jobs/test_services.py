@@ -30,7 +30,7 @@ def test_upload_is_stored_under_a_server_name_and_queued_after_commit(owner, fil
         with django_capture_on_commit_callbacks(execute=True):
             job = services.job_create_from_upload(
                 owner=owner, upload=upload_of(film_clip, "../../etc/passwd.mp4"), recipe_name="film-default")
-    enqueue.assert_called_once_with(args=[str(job.id)], queue="cpu")
+    enqueue.assert_called_once_with(args=[str(job.id)], queue="cpu", priority=6)
     assert job.state == JobState.QUEUED and job.kind == "video"
     assert job.source.name == f"jobs/{job.id}/source.mp4"
     assert job.source_name == "passwd.mp4"  # only the base name is kept, and only for display
@@ -206,7 +206,7 @@ def test_the_reaper_requeues_a_job_whose_worker_vanished_then_gives_up(owner, fi
     with mock.patch("jobs.tasks.run_job.apply_async") as enqueue:
         with django_capture_on_commit_callbacks(execute=True):
             assert services.jobs_reap_stale() == {"requeued": 1, "failed": 0}
-    enqueue.assert_called_once_with(args=[str(job.id)], queue="cpu")
+    enqueue.assert_called_once_with(args=[str(job.id)], queue="cpu", priority=6)
     job.refresh_from_db()
     assert job.state == JobState.QUEUED
 
