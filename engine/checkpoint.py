@@ -1,12 +1,20 @@
 """Chunked checkpoints: restored frames are kept as lossless chunks so a killed run resumes.
 
 A checkpoint folder holds `manifest.json` (what is being restored: the source's hash, the recipe
-and the chunk length) and `chunk-00000.mkv`, `chunk-00001.mkv`, ... Each chunk is written under a
-temporary name and renamed when complete, so a chunk on disk is always whole; a run killed at any
-moment loses at most the chunk it was writing.
+and the chunk length) and `chunk-00000.mkv`, `chunk-00001.mkv`, ..., each with the sha256 of its
+bytes beside it (`chunk-00000.sha256`). Each chunk is written under a temporary name and renamed
+when complete, so a chunk on disk is always whole; a run killed at any moment loses at most the
+chunk it was writing.
+
+A chunk damaged on disk between two runs (a crash before the data reached the disk, a bad
+sector, a hand that edited it) is found on resume by its hash and made again from the source,
+with every chunk after it: the source is still there (the manifest checks its hash), so the user
+gets the same frames as an uninterrupted run instead of a failure. Only damage found later, while
+the chunks are read back for the final encode, fails the run, with a message naming the chunk.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import uuid
@@ -43,12 +51,29 @@ class ChunkStore:
                 raise EngineError(f"The checkpoint folder {str(self.folder)!r} belongs to another source or recipe; "
                                   "use an empty folder.")
             self.total_frames = saved.get("total_frames")
+            self._drop_damaged_chunks()
         else:
             self.total_frames = None
             _write_json(manifest, self.identity)
 
     def chunk_path(self, index: int) -> Path:
         return self.folder / f"chunk-{index:05d}.mkv"
+
+    def _drop_damaged_chunks(self) -> None:
+        """Keep the chunks, from the first, whose bytes match their recorded sha256; delete the first
+        that does not and every chunk after it, so that the run makes them again."""
+        good = 0
+        while self.chunk_path(good).exists() and _hash_matches(self.chunk_path(good)):
+            good += 1
+        damaged = [path for path in self.folder.glob("chunk-*.mkv") if int(path.stem.split("-")[1]) >= good]
+        if not damaged:
+            return
+        for path in damaged:
+            path.unlink()
+            _hash_path(path).unlink(missing_ok=True)
+        if self.total_frames is not None:  # the restore is no longer complete
+            self.total_frames = None
+            _write_json(self.folder / MANIFEST, self.identity)
 
     def finished_chunks(self) -> int:
         """How many chunks, counted from the first, are complete on disk."""
@@ -86,7 +111,7 @@ class ChunkStore:
 
     def remove(self) -> None:
         """Delete the chunks and the manifest (after the final output is written)."""
-        for path in self.folder.glob("chunk-*.mkv*"):
+        for path in self.folder.glob("chunk-*"):
             path.unlink()
         (self.folder / MANIFEST).unlink(missing_ok=True)
 
@@ -102,11 +127,12 @@ class ChunkStore:
                         count += 1
                         yield frame.to_ndarray(format="rgb24")
             except av.FFmpegError as exc:
-                raise EngineError(f"Checkpoint chunk {index} is damaged ({exc}); delete the checkpoint folder "
-                                  "to start over.") from None
+                # strerror: FFmpeg's words without the file's path, which means nothing to a site's user
+                raise EngineError(f"Checkpoint chunk {index} is damaged ({exc.strerror or 'unreadable'}); run "
+                                  "again to redo it.") from None
             if count != expected:
-                raise EngineError(f"Checkpoint chunk {index} is damaged ({count} of {expected} frames); delete "
-                                  "the checkpoint folder to start over.")
+                raise EngineError(f"Checkpoint chunk {index} is damaged ({count} of {expected} frames); run "
+                                  "again to redo it.")
 
 
 class _ChunkWriter:
@@ -137,6 +163,8 @@ class _ChunkWriter:
         self.container.close()
         with open(self.partial, "rb") as handle:
             os.fsync(handle.fileno())
+        # The hash is on disk before the chunk gets its name: a named chunk always has one to check.
+        _write_text(_hash_path(self.path), _sha256(self.partial))
         os.replace(self.partial, self.path)
 
     def abort(self) -> None:
@@ -147,7 +175,29 @@ class _ChunkWriter:
         self.partial.unlink(missing_ok=True)
 
 
-def _write_json(path: Path, data: dict) -> None:
-    temporary = path.with_name(path.name + ".partial")
-    temporary.write_text(json.dumps(data, indent=1, sort_keys=True))
+def _hash_path(chunk: Path) -> Path:
+    return chunk.with_suffix(".sha256")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _hash_matches(chunk: Path) -> bool:
+    """Whether the chunk's bytes are the ones written (a chunk without a recorded hash is not trusted)."""
+    recorded = _hash_path(chunk)
+    return recorded.exists() and recorded.read_text().strip() == _sha256(chunk)
+
+
+def _write_text(path: Path, text: str) -> None:
+    temporary = path.with_name(f"{path.name}.{uuid.uuid4().hex}.partial")  # a name no other writer uses
+    temporary.write_text(text)
     os.replace(temporary, path)
+
+
+def _write_json(path: Path, data: dict) -> None:
+    _write_text(path, json.dumps(data, indent=1, sort_keys=True))

@@ -2,7 +2,10 @@
 
 One event loop per process runs in a background thread and owns the layer's Redis
 connections, so connections are reused between sends and never tied to a closed loop.
-Events are best-effort: the DB row is the truth, and a failed send only logs.
+Events are best-effort: the DB row is the truth, and a failed send only logs. While Redis is
+unreachable (restarting, stalled), sends pause for a while after each failure, so a job never
+waits on Redis frame after frame; a page that lost its socket reconnects and reads the DB
+snapshot, then live events flow again within a pause (at most MAX_PAUSE seconds).
 """
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import asyncio
 import logging
 import os
 import threading
+import time
 
 from channels.layers import get_channel_layer
 
@@ -18,6 +22,12 @@ logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
 _loop_pid: int | None = None
+# After a failed send, sends are skipped until _paused_until; each failure in a row doubles the pause.
+FIRST_PAUSE, MAX_PAUSE = 1.0, 8.0
+_pause = 0.0
+_paused_until = 0.0
+# A page must not miss the end of a job, so these are always tried.
+FINAL_STATES = {"succeeded", "failed", "cancelled"}
 
 
 def _background_loop() -> asyncio.AbstractEventLoop:
@@ -33,15 +43,23 @@ def _background_loop() -> asyncio.AbstractEventLoop:
 
 def send_job_event(group: str, payload: dict, *, timeout: float = 3.0) -> bool:
     """Send `payload` to every websocket watching `group`; returns whether the send went through."""
+    global _pause, _paused_until
     layer = get_channel_layer()
     if layer is None:
         return False
-    message = {"type": "job.event", "payload": payload}
+    if time.monotonic() < _paused_until and payload.get("state") not in FINAL_STATES:
+        return False
+    # When it left this process (epoch seconds): a client can tell how late it arrived.
+    message = {"type": "job.event", "payload": {**payload, "sent_at": time.time()}}
     future = asyncio.run_coroutine_threadsafe(layer.group_send(group, message), _background_loop())
     try:
         future.result(timeout)
-        return True
     except Exception as exc:  # Redis down or slow: the page falls back to the DB snapshot.
         future.cancel()
-        logger.warning("Could not send a live event to %s: %s", group, exc)
+        _pause = min(MAX_PAUSE, 2 * _pause or FIRST_PAUSE)
+        _paused_until = time.monotonic() + _pause
+        logger.warning("Could not send a live event to %s (%s); next try in %.0f s", group,
+                       exc or type(exc).__name__, _pause)
         return False
+    _pause = _paused_until = 0.0
+    return True

@@ -81,10 +81,12 @@ def _check_same_recipe_running(*, owner, item, recipe: dict) -> None:
                                status_code=409, extra={"confirm_required": True, "job": str(same.id)})
 
 
-def job_create_from_upload(*, owner, upload, recipe_name: str, allow_cpu: bool = False) -> Job:
-    """Check the upload by decoding it, store it, and queue a job. Nothing is kept on failure."""
+def job_create_from_upload(*, owner, upload, recipe_name: str = "", recipe: dict | None = None,
+                           allow_cpu: bool = False) -> Job:
+    """Check the upload by decoding it, store it, and queue a job with a preset or a full recipe.
+    Nothing is kept on failure."""
     _check_active_limit(owner)
-    recipe = recipe_resolve(recipe_name)
+    recipe = recipe_resolve(recipe_name, recipe)
     queue = _choose_queue(owner=owner, recipe=recipe, allow_cpu=allow_cpu)
     spooled = spool_upload(upload)
     try:

@@ -69,14 +69,33 @@ def test_a_checkpoint_of_another_recipe_is_refused(film_clip, tmp_path):
         Pipeline(load_recipe("film-light"), chunk_frames=8).run(film_clip, tmp_path / "b.mp4", checkpoint_dir=tmp_path)
 
 
-def test_a_damaged_chunk_fails_with_a_clear_message(film_clip, tmp_path):
+def test_a_chunk_damaged_between_runs_is_made_again_from_the_source(film_clip, tmp_path):
+    with mock.patch.object(ChunkStore, "remove"):
+        Pipeline(load_recipe("film-light"), chunk_frames=8).run(film_clip, tmp_path / "full.mp4",
+                                                                 checkpoint_dir=tmp_path / "full")
+    reference = checkpoint_frames(tmp_path / "full")
     folder = tmp_path / "ck"
     with pytest.raises(Cancelled):
         Pipeline(load_recipe("film-light"), chunk_frames=8).run(
             film_clip, tmp_path / "out.mp4", checkpoint_dir=folder,
-            should_cancel=mock.Mock(side_effect=[False] * 12 + [True]))
-    chunk = folder / "chunk-00000.mkv"
+            should_cancel=mock.Mock(side_effect=[False] * 20 + [True]))
+    chunk = folder / "chunk-00001.mkv"
     chunk.write_bytes(chunk.read_bytes()[:400])
-    with pytest.raises(EngineError, match="chunk 0 is damaged"):
-        Pipeline(load_recipe("film-light"), chunk_frames=8).run(film_clip, tmp_path / "out.mp4", checkpoint_dir=folder)
-    assert not (tmp_path / "out.mp4").exists()
+
+    events = []
+    with mock.patch.object(ChunkStore, "remove"):
+        Pipeline(load_recipe("film-light"), chunk_frames=8, progress_interval=0).run(
+            film_clip, tmp_path / "out.mp4", checkpoint_dir=folder, on_event=events.append)
+    # Chunk 0 was kept; chunk 1 was made again, from its deflicker context (7 frames) on.
+    assert min(e.frame for e in events if e.phase == "restore") == 8 - 7 + 1
+    resumed = checkpoint_frames(folder)
+    assert len(resumed) == 24 and all(np.array_equal(a, b) for a, b in zip(reference, resumed))
+
+
+def test_a_chunk_damaged_while_reading_back_fails_with_a_clear_message(tmp_path):
+    store = ChunkStore(tmp_path, source_sha256="x", recipe={}, chunk_frames=4, fps=12)
+    store.write(iter([np.full((16, 16, 3), i, np.uint8) for i in range(8)]), 0)
+    store.chunk_path(0).write_bytes(store.chunk_path(0).read_bytes()[:300])
+    with pytest.raises(EngineError, match="chunk 0 is damaged") as error:
+        list(store.read())
+    assert str(tmp_path) not in str(error.value)  # the message is for a site's user too
