@@ -1,4 +1,6 @@
 """The websocket a job page listens on: the DB snapshot on connect, then live events."""
+import logging
+
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.http import Http404
@@ -8,6 +10,10 @@ from jobs.selectors import job_get_visible, job_snapshot
 # Close codes a client can tell apart (4000-4999 are free for applications).
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
+# The live channel (Redis) is down: the page gets the DB snapshot, then reconnects with backoff.
+CLOSE_TRY_AGAIN_LATER = 1013
+
+logger = logging.getLogger(__name__)
 
 
 class JobConsumer(AsyncJsonWebsocketConsumer):
@@ -22,8 +28,15 @@ class JobConsumer(AsyncJsonWebsocketConsumer):
         if snapshot is None:
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        self.group = f"job-{snapshot['id']}"
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        group = f"job-{snapshot['id']}"
+        try:
+            await self.channel_layer.group_add(group, self.channel_name)
+        except Exception:  # the channel layer's backend is unreachable
+            logger.warning("Channel layer unavailable; sending job %s's snapshot only", snapshot["id"])
+            await self.send_json({"type": "snapshot", "job": snapshot})
+            await self.close(code=CLOSE_TRY_AGAIN_LATER)
+            return
+        self.group = group
         await self.send_json({"type": "snapshot", "job": snapshot})
 
     async def disconnect(self, code):

@@ -57,6 +57,8 @@ class Job(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # Set when the broker could not take the job's message; the reaper sends it again.
+    dispatch_pending = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at"]

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from engine.errors import Cancelled, EngineError, RecipeError
 from engine.pipeline import Pipeline, ProgressEvent, output_suffix
@@ -139,10 +140,22 @@ def _job_create(*, owner, source_path: Path, info: MediaInfo, source_name: str, 
 CELERY_PRIORITY = {0: 6, 1: 3}
 
 
-def _enqueue(job: Job) -> None:
+def _enqueue(job: Job) -> bool:
+    """Hand the job to the broker. When the broker is unreachable the job stays queued in the DB,
+    marked for the reaper to send again, so a launch during a Redis outage is not lost."""
     from jobs.tasks import run_job
 
-    run_job.apply_async(args=[str(job.id)], queue=job.queue, priority=CELERY_PRIORITY.get(job.priority, 6))
+    try:
+        run_job.apply_async(args=[str(job.id)], queue=job.queue, priority=CELERY_PRIORITY.get(job.priority, 6),
+                            retry=False)
+    except (KombuOperationalError, OSError):
+        logger.warning("Broker unreachable; job %s will be sent again by the reaper", job.id)
+        Job.objects.filter(pk=job.pk).update(dispatch_pending=True)
+        return False
+    if job.dispatch_pending:
+        Job.objects.filter(pk=job.pk).update(dispatch_pending=False)
+        job.dispatch_pending = False
+    return True
 
 
 def _event(job: Job, kind: str, *, worker: str = "", message: str = "", **data) -> None:
@@ -185,8 +198,12 @@ def _transition(job: Job, source: str, target: str, **fields) -> bool:
     return Job.objects.filter(pk=job.pk, state=source).update(state=target, **fields) == 1
 
 
-def _publish(job: Job) -> None:
-    send_job_event(job.group_name, job_snapshot(job))
+def _publish(job: Job, *, with_preview: bool = True) -> None:
+    snapshot = job_snapshot(job)
+    if not with_preview:
+        # The preview is most of an event's bytes; pages keep the last one they got.
+        del snapshot["preview"]
+    send_job_event(job.group_name, snapshot)
 
 
 def job_checkpoint_dir(job: Job) -> Path:
@@ -312,6 +329,7 @@ def throughput_record(*, job: Job) -> None:
 
 def jobs_reap_stale() -> dict:
     """Re-queue running jobs whose worker stopped sending heartbeats; fail them after JOB_MAX_ATTEMPTS.
+    Send again the queued jobs the broker could not take when they were launched.
 
     Run periodically (Celery beat). A re-queued job resumes from its checkpoint on the next worker.
     """
@@ -334,7 +352,8 @@ def jobs_reap_stale() -> dict:
             continue
         job.refresh_from_db()
         _publish(job)
-    return {"requeued": requeued, "failed": failed}
+    resent = sum(_enqueue(job) for job in Job.objects.filter(state=JobState.QUEUED, dispatch_pending=True))
+    return {"requeued": requeued, "failed": failed, "resent": resent}
 
 
 class JobProgress:
@@ -366,7 +385,7 @@ class JobProgress:
         for name, value in fields.items():
             setattr(self.job, name, value)
         self._record_chunks(event)
-        _publish(self.job)
+        _publish(self.job, with_preview=bool(event.preview))
 
     def _record_chunks(self, event: ProgressEvent) -> None:
         """One timeline line per checkpoint chunk restored. Events are throttled, so one event may

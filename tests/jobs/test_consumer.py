@@ -69,3 +69,18 @@ async def test_a_foreign_origin_is_refused(client, owner, queued_job):
                                headers=[(b"origin", b"http://evil.example")])
     connected, _ = await ws.connect()
     assert not connected
+
+
+async def test_with_the_live_channel_down_the_page_still_gets_the_snapshot_then_a_retry_close(
+        client, owner, queued_job, monkeypatch):
+    from channels.layers import InMemoryChannelLayer
+
+    async def unreachable(self, group, channel):
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(InMemoryChannelLayer, "group_add", unreachable)
+    ws = communicator(queued_job.id, await login_cookie(client, owner))
+    await ws.connect()
+    first = await ws.receive_json_from()
+    assert first["type"] == "snapshot" and first["job"]["state"] == "queued"
+    assert (await ws.receive_output())["code"] == 1013  # the page reconnects with backoff

@@ -30,7 +30,7 @@ def test_upload_is_stored_under_a_server_name_and_queued_after_commit(owner, fil
         with django_capture_on_commit_callbacks(execute=True):
             job = services.job_create_from_upload(
                 owner=owner, upload=upload_of(film_clip, "../../etc/passwd.mp4"), recipe_name="film-default")
-    enqueue.assert_called_once_with(args=[str(job.id)], queue="cpu", priority=6)
+    enqueue.assert_called_once_with(args=[str(job.id)], queue="cpu", priority=6, retry=False)
     assert job.state == JobState.QUEUED and job.kind == "video"
     assert job.source.name == f"jobs/{job.id}/source.mp4"
     assert job.source_name == "passwd.mp4"  # only the base name is kept, and only for display
@@ -102,6 +102,9 @@ def test_run_restores_the_video_and_records_progress(owner, film_clip, media_roo
     states = [call.args[1]["state"] for call in no_events.call_args_list]
     assert states[0] == "running" and states[-1] == "succeeded"
     assert len(states) >= 4
+    # Events carry the preview only when there is a new one (it is most of an event's bytes).
+    previews = [call.args[1].get("preview") for call in no_events.call_args_list if "preview" in call.args[1]]
+    assert previews and len(previews) < len(states)
 
 
 def test_a_job_is_run_once_only(owner, film_clip, media_root, no_events):
@@ -205,13 +208,13 @@ def test_the_reaper_requeues_a_job_whose_worker_vanished_then_gives_up(owner, fi
     Job.objects.filter(pk=job.pk).update(state=JobState.RUNNING, heartbeat_at=old, attempts=1, worker="gone@host")
     with mock.patch("jobs.tasks.run_job.apply_async") as enqueue:
         with django_capture_on_commit_callbacks(execute=True):
-            assert services.jobs_reap_stale() == {"requeued": 1, "failed": 0}
-    enqueue.assert_called_once_with(args=[str(job.id)], queue="cpu", priority=6)
+            assert services.jobs_reap_stale() == {"requeued": 1, "failed": 0, "resent": 0}
+    enqueue.assert_called_once_with(args=[str(job.id)], queue="cpu", priority=6, retry=False)
     job.refresh_from_db()
     assert job.state == JobState.QUEUED
 
     Job.objects.filter(pk=job.pk).update(state=JobState.RUNNING, heartbeat_at=old, attempts=settings.JOB_MAX_ATTEMPTS)
-    assert services.jobs_reap_stale() == {"requeued": 0, "failed": 1}
+    assert services.jobs_reap_stale() == {"requeued": 0, "failed": 1, "resent": 0}
     job.refresh_from_db()
     assert job.state == JobState.FAILED and "stopped responding 3 times" in job.error
 
@@ -219,7 +222,26 @@ def test_the_reaper_requeues_a_job_whose_worker_vanished_then_gives_up(owner, fi
 def test_the_reaper_leaves_live_jobs_alone(owner, film_clip, media_root, no_events):
     job = job_for(owner, film_clip)
     Job.objects.filter(pk=job.pk).update(state=JobState.RUNNING, heartbeat_at=timezone.now(), attempts=1)
-    assert services.jobs_reap_stale() == {"requeued": 0, "failed": 0}
+    assert services.jobs_reap_stale() == {"requeued": 0, "failed": 0, "resent": 0}
+
+
+def test_a_launch_while_the_broker_is_down_is_kept_and_sent_again_by_the_reaper(
+        owner, film_clip, media_root, no_events, django_capture_on_commit_callbacks):
+    from kombu.exceptions import OperationalError
+
+    with mock.patch("jobs.tasks.run_job.apply_async", side_effect=OperationalError("Connection refused")):
+        with django_capture_on_commit_callbacks(execute=True):
+            job = job_for(owner, film_clip)  # no error reaches the user
+    job.refresh_from_db()
+    assert job.state == JobState.QUEUED and job.dispatch_pending
+    with mock.patch("jobs.tasks.run_job.apply_async", side_effect=OperationalError("Connection refused")):
+        assert services.jobs_reap_stale()["resent"] == 0  # still down: kept for the next round
+    with mock.patch("jobs.tasks.run_job.apply_async") as enqueue:
+        assert services.jobs_reap_stale() == {"requeued": 0, "failed": 0, "resent": 1}
+        assert services.jobs_reap_stale()["resent"] == 0  # sent once, not at every round
+    enqueue.assert_called_once_with(args=[str(job.id)], queue="cpu", priority=6, retry=False)
+    job.refresh_from_db()
+    assert not job.dispatch_pending
 
 
 def test_a_user_has_a_limited_number_of_jobs_at_once(owner, film_clip, media_root, settings, make_user):
