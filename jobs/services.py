@@ -242,8 +242,8 @@ def job_run(*, job_id: str, worker: str | None = None) -> str:
     reporter = JobProgress(job)
     try:
         pipeline = Pipeline(recipe_from_dict(job.recipe), chunk_frames=settings.JOB_CHUNK_FRAMES)
-        pipeline.run(job.source.path, result_path, checkpoint_dir=job_checkpoint_dir(job),
-                     on_event=reporter.on_event, should_cancel=reporter.should_cancel)
+        run = pipeline.run(job.source.path, result_path, checkpoint_dir=job_checkpoint_dir(job),
+                           on_event=reporter.on_event, should_cancel=reporter.should_cancel)
     except Cancelled:
         _finish(job, JobState.CANCELLED)
     except EngineError as exc:
@@ -257,7 +257,9 @@ def job_run(*, job_id: str, worker: str | None = None) -> str:
             error = _("The restoration failed because of an internal error.")
         _finish(job, JobState.FAILED, error=error)
     else:
-        _finish(job, JobState.SUCCEEDED, result=result_name)
+        # The recipe keeps how it ran (models and weight hashes, fallbacks, AI colour) for the version
+        # that may be published from it; recipes ignore the extra key when run again.
+        _finish(job, JobState.SUCCEEDED, result=result_name, recipe={**job.recipe, "provenance": run.provenance})
     return RunOutcome.RAN
 
 

@@ -257,3 +257,17 @@ def test_a_user_has_a_limited_number_of_jobs_at_once(owner, film_clip, media_roo
     staff = make_user("staffer", is_staff=True)
     for _ in range(3):
         job_for(staff, film_clip)
+
+
+def test_a_finished_job_records_the_models_and_hashes_that_made_it(owner, film_clip, media_root, no_events,
+                                                                    monkeypatch):
+    from engine.stages.denoise import TemporalDenoise
+
+    used = {"key": "realesrgan-x4plus", "sha256": "ab" * 32, "licence": "BSD-3-Clause"}
+    monkeypatch.setattr(TemporalDenoise, "provenance", lambda self: {"models": [used], "notes": ["a fallback"]})
+    job = job_for(owner, film_clip, recipe="film-default")
+    services.job_run(job_id=job.id)
+    job.refresh_from_db()
+    assert job.state == JobState.SUCCEEDED
+    assert job.recipe["provenance"] == {"models": [used], "notes": ["denoise: a fallback"], "ai_color": False}
+    assert services.recipe_resolve(recipe=job.recipe)["stages"] == job.recipe["stages"]  # runs again as it was
