@@ -102,3 +102,33 @@ def _pair_warping_error(first: np.ndarray, first_gray: np.ndarray, second: np.nd
         return None
     difference = np.abs(first.astype(np.float32) - warped.astype(np.float32)).mean(axis=2)
     return float(difference[visible].mean())
+
+
+def landmark_jitter(tracks: Iterable[np.ndarray]) -> float:
+    """How much face landmarks shake, in pixels: the mean length of their second difference
+    p[t-1] - 2 p[t] + p[t+1] over consecutive frames (0 for a face at rest or moving steadily).
+
+    Each track is a T x K x 2 array of K landmarks over T consecutive frames.
+    """
+    shakes = []
+    for points in tracks:
+        points = np.asarray(points, np.float64)
+        if len(points) >= 3:
+            second = points[:-2] - 2 * points[1:-1] + points[2:]
+            shakes.append(np.linalg.norm(second, axis=-1).ravel())
+    return float(np.mean(np.concatenate(shakes))) if shakes else 0.0
+
+
+def face_flicker(faces: Iterable[np.ndarray], truth: Iterable[np.ndarray]) -> float:
+    """Flicker of a restored face against the ground truth, in 0-255 levels: the mean absolute
+    difference between the frame-to-frame change of the restored aligned face and that of the
+    true face aligned the same way (what changes beyond the real change). Both are sequences of
+    SxSx3 uint8 crops of one person over consecutive frames."""
+    changes = []
+    previous = None
+    for face, true_face in zip(faces, truth, strict=True):
+        current = (face.astype(np.float32), true_face.astype(np.float32))
+        if previous is not None:
+            changes.append(float(np.mean(np.abs((current[0] - previous[0]) - (current[1] - previous[1])))))
+        previous = current
+    return float(np.mean(changes)) if changes else 0.0

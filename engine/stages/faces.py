@@ -1,0 +1,197 @@
+"""Faces: each person's face restored through the shot (tracking, multi-frame fusion, key frames,
+a bank of the person's best frames and optional reference photos); see engine/faces/restore.py.
+
+No `from __future__ import annotations` here: the recipe loader reads the fields' real types,
+and `references` needs its own (a list of paths, or one path).
+"""
+import os
+from dataclasses import dataclass, field
+from typing import ClassVar, Iterable, Iterator
+
+import cv2
+import numpy as np
+
+from engine.faces.detect import MODEL_KEY as DETECTOR_KEY
+from engine.stages.base import Stage
+
+GPEN_KEYS = ("gpen-bfr-256", "gpen-bfr-512", "gpen-bfr-1024", "gpen-bfr-2048")
+MODELS = ("auto", "none") + GPEN_KEYS
+FALLBACK_SIZE = 256  # aligned crop side when GPEN is not used
+FALLBACK_SR = {2: "realesr-animevideov3-x2", 4: "realesr-animevideov3-x4"}
+
+
+class GpenUnusable(Exception):
+    """Why GPEN cannot restore this shot's faces (the stage falls back and records the reason)."""
+
+
+class PathList(list):
+    """A recipe's list of file paths; one path given as a plain string is a list of one."""
+
+    def __init__(self, value=()):
+        if isinstance(value, (str, os.PathLike)):
+            value = [value]
+        super().__init__(str(v) for v in value)
+
+
+def model_record(key: str) -> dict:
+    """{"key", "sha256", "licence"} of a registry model (sha256 of each file, comma-separated)."""
+    from engine.models import registry
+
+    found = registry.require(key)
+    return {"key": key, "sha256": ",".join(found.sha256), "licence": found.spec.licence}
+
+
+def unsharp_restorer(batch: np.ndarray) -> np.ndarray:
+    """Stand-in restorer when no learned model loads: an unsharp mask on luminance."""
+    from engine.stages.sharpen import unsharp_luma
+
+    return np.stack([unsharp_luma(face, 0.8, face.shape[0] / 128, 2.0) for face in batch])
+
+
+def super_resolution_restorer(model):
+    """Restorer from a Real-ESRGAN model: each aligned face shrunk by the model's scale and
+    enlarged back by the model, which redraws edges and fine structure crisply."""
+    from engine.models.sr import upscale_image
+
+    def restore(batch: np.ndarray) -> np.ndarray:
+        out = []
+        for face in batch:
+            size = face.shape[0]
+            small = cv2.resize(face, (size // model.scale, size // model.scale), interpolation=cv2.INTER_AREA)
+            big = upscale_image(model, small, tile=256, overlap=16)
+            out.append(big if big.shape == face.shape else cv2.resize(big, (size, size), interpolation=cv2.INTER_CUBIC))
+        return np.stack(out)
+
+    return restore
+
+
+@dataclass
+class FaceRestore(Stage):
+    """Restore faces per person through the shot.
+
+    `model`: "auto" (the installed GPEN model that suits the faces' size, else the fallback),
+    a GPEN key, or "none" (multi-frame fusion only). The fallback, when GPEN's weights are not
+    installed, is multi-frame fusion plus Real-ESRGAN (compact) on the aligned face.
+    `min_face`: smallest face side found, in pixels. `key_every`: frames between two key frames
+    of a face (the restorer runs only on key frames). `fusion_radius`: neighbouring frames fused
+    on each side. `references`: photos of people in the shot (their faces join the bank of the
+    person they resemble). `strength`: 0 leaves faces as they are, 1 replaces them fully.
+    """
+
+    name: ClassVar[str] = "faces"
+    model: str = "auto"
+    min_face: float = 24.0
+    key_every: int = 8
+    fusion_radius: int = 2
+    references: PathList = field(default_factory=PathList)
+    strength: float = 1.0
+    device: str = "auto"
+
+    def __post_init__(self):
+        self.references = PathList(self.references)
+        self._models: list[dict] = []
+        self._notes: list[str] = []
+        self._stats = None
+        # Tests and benchmarks may set a restorer callable directly (N x S x S x 3 uint8 -> same).
+        self.restorer = None
+        self.restorer_size = FALLBACK_SIZE
+
+    @property
+    def radius(self) -> int:
+        # The frames a face's result depends on: the next key frame, fusion and smoothing windows.
+        return 2 * self.key_every + self.fusion_radius + 3
+
+    def validate(self) -> None:
+        self.require(self.model in MODELS, "model", f"must be one of {', '.join(MODELS)}")
+        self.require(8.0 <= self.min_face <= 512.0, "min_face", "must be between 8 and 512 pixels")
+        self.require(1 <= self.key_every <= 60, "key_every", "must be between 1 and 60 frames")
+        self.require(0 <= self.fusion_radius <= 5, "fusion_radius", "must be between 0 and 5 frames")
+        self.require(0.0 <= self.strength <= 1.0, "strength", "must be between 0 and 1")
+        self.require(self.device in ("auto", "cpu", "cuda"), "device", "must be auto, cpu or cuda")
+        self.require(len(self.references) <= 20, "references", "at most 20 photos")
+        for i, path in enumerate(self.references):
+            self.require(os.path.isfile(path), f"references[{i}]", f"file {path!r} does not exist")
+
+    def provenance(self) -> dict:
+        record = {"models": list(self._models), "notes": list(self._notes)}
+        if self._stats is not None:
+            stats = self._stats
+            record["counts"] = {"frames": stats.frames, "faces_tracked": stats.tracks,
+                                "face_observations": stats.faces_seen, "restorer_calls": stats.restorer_calls,
+                                "restorer_batches": stats.restorer_batches}
+            record["counts"].update(reference_photos=len(self.references), reference_faces=stats.reference_faces,
+                                    reference_matches=stats.reference_matches)
+            record["notes"].append(f"{stats.tracks} faces tracked over {stats.frames} frames; the restorer ran on "
+                                   f"{stats.restorer_calls} faces instead of {stats.faces_seen} "
+                                   f"(one per face per frame)")
+            if self.references:
+                record["notes"].append(f"reference photos: a face found in {stats.reference_faces} of "
+                                       f"{len(self.references)}; {stats.reference_matches} matched a person "
+                                       f"in the shot")
+        return record
+
+    def apply(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+        from engine.faces.restore import FaceVideoRestorer
+        from engine.io.image import read_image
+
+        self._models = [model_record(DETECTOR_KEY)]
+        self._notes = []
+        references = [read_image(path) for path in self.references]
+        worker = FaceVideoRestorer(self._choose, min_face=self.min_face, key_every=self.key_every,
+                                   fusion_radius=self.fusion_radius, strength=self.strength, references=references)
+        self._stats = worker.stats
+        yield from worker.run(frames)
+
+    # -- which restorer ----------------------------------------------------------------------------
+
+    def _choose(self, face_size: float):
+        """(restorer or None, aligned size) for a shot whose first face is `face_size` pixels."""
+        if self.restorer is not None:
+            return self.restorer, self.restorer_size
+        if self.model == "none":
+            self._notes.append("no face restorer (model none): faces restored by multi-frame fusion only")
+            return None, FALLBACK_SIZE
+        try:
+            return self._gpen(face_size)
+        except GpenUnusable as error:
+            return self._fallback(face_size, str(error))
+
+    def _torch_device(self) -> str:
+        if self.device != "auto":
+            return self.device
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+
+    def _gpen(self, face_size: float):
+        try:
+            from engine.models import registry
+            from engine.models.gpen import gpen_key_for_face, load_gpen, restore_faces
+        except ImportError as error:
+            raise GpenUnusable(f"the GPEN module cannot be loaded ({error})") from None
+        key = gpen_key_for_face(face_size) if self.model == "auto" else self.model
+        if key is None:
+            raise GpenUnusable("no GPEN weights are installed (see python -m engine models)")
+        if not registry.is_available(key):
+            raise GpenUnusable(f"{key} is not installed (see python -m engine models)")
+        try:
+            model = load_gpen(key, device=self._torch_device())
+            self._models.append(model_record(key))
+        except Exception as error:  # damaged or mismatched weights: fall back, and say why
+            raise GpenUnusable(str(error)) from None
+        return (lambda batch: restore_faces(model, batch)), int(model.size)
+
+    def _fallback(self, face_size: float, reason: str):
+        # How much the aligned crop enlarges the face picks the model's scale.
+        scale = 4 if FALLBACK_SIZE / max(face_size, 1.0) >= 3.5 else 2
+        try:
+            from engine.models.sr import load_sr_model
+
+            model = load_sr_model(FALLBACK_SR[scale], device=self._torch_device())
+            self._models.append(model_record(FALLBACK_SR[scale]))
+        except Exception as error:  # no SR weights either: a classical stand-in, said plainly
+            self._notes.append(f"GPEN was not used: {reason}; Real-ESRGAN could not be loaded either ({error}); "
+                               f"faces restored by multi-frame fusion + unsharp mask")
+            return unsharp_restorer, FALLBACK_SIZE
+        self._notes.append(f"GPEN was not used: {reason}; faces restored by multi-frame fusion + Real-ESRGAN")
+        return super_resolution_restorer(model), FALLBACK_SIZE

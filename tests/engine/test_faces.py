@@ -1,0 +1,264 @@
+"""Faces: detection, alignment and paste-back, tracking, and the faces stage."""
+import cv2
+import numpy as np
+import pytest
+from skimage import data
+
+from engine.errors import RecipeError
+from engine.faces.align import align_face, alignment_matrix, paste_back, template
+from engine.faces.detect import detect_faces
+from engine.faces.restore import FaceVideoRestorer, frontality
+from engine.faces.synthetic import moving_faces_clip
+from engine.faces.track import FaceTracker, smooth_landmarks
+from engine.metrics import landmark_jitter, psnr
+from engine.recipes import recipe_from_dict
+from engine.stages import STAGES
+from engine.synthetic import degrade
+
+ASTRONAUT_FACE = (178, 57, 273, 177)  # x0, y0, x1, y1 of the face in skimage's astronaut, by eye
+
+
+def assert_plausible_landmarks(face):
+    left_eye, right_eye, nose, mouth_left, mouth_right = face.landmarks
+    x0, y0, x1, y1 = face.box
+    assert left_eye[0] < nose[0] < right_eye[0]
+    assert mouth_left[0] < mouth_right[0]
+    assert max(left_eye[1], right_eye[1]) < nose[1] < min(mouth_left[1], mouth_right[1])
+    assert np.all((face.landmarks[:, 0] > x0) & (face.landmarks[:, 0] < x1))
+    assert np.all((face.landmarks[:, 1] > y0) & (face.landmarks[:, 1] < y1))
+
+
+def box_iou(a, b):
+    x0, y0, x1, y1 = max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
+    inter = max(0, x1 - x0) * max(0, y1 - y0)
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+@pytest.fixture(scope="module")
+def clip():
+    return moving_faces_clip(count=24)
+
+
+def test_detects_the_astronaut_with_five_landmarks():
+    faces = detect_faces(data.astronaut())
+    assert len(faces) == 1
+    assert faces[0].score > 0.9
+    assert box_iou(faces[0].box, ASTRONAUT_FACE) > 0.6
+    assert_plausible_landmarks(faces[0])
+
+
+def test_detects_a_small_face():
+    small = cv2.resize(data.astronaut(), None, fx=0.3, fy=0.3, interpolation=cv2.INTER_AREA)
+    frame = cv2.resize(data.coffee(), (320, 240), interpolation=cv2.INTER_AREA)
+    frame[40:40 + small.shape[0], 100:100 + small.shape[1]] = small
+    faces = detect_faces(frame, min_face=24)
+    assert len(faces) == 1
+    assert 24 <= faces[0].size <= 40
+    expected = np.array(ASTRONAUT_FACE) * 0.3 + [100, 40, 100, 40]
+    assert box_iou(faces[0].box, expected) > 0.5
+    assert_plausible_landmarks(faces[0])
+
+
+def test_alignment_puts_landmarks_on_the_template():
+    face = detect_faces(data.astronaut())[0]
+    matrix = alignment_matrix(face.landmarks, 256)
+    moved = np.hstack([face.landmarks, np.ones((5, 1))]) @ matrix.T
+    assert np.abs(moved - template(256)).max() < 0.05 * 256  # a similarity fit of a real, smiling face
+    assert frontality(face.landmarks) > 0.7
+
+
+def test_paste_back_of_an_unchanged_face_leaves_the_frame_unchanged():
+    frame = data.astronaut()
+    face = detect_faces(frame)[0]
+    for size in (256, 512):
+        matrix = alignment_matrix(face.landmarks, size)
+        out = paste_back(frame, align_face(frame, matrix, size), matrix)
+        assert psnr(frame, out) > 40
+
+
+def test_paste_back_has_no_seam():
+    frame = (data.astronaut() * 0.75).astype(np.uint8)  # room to brighten without clipping
+    face = detect_faces(frame)[0]
+    matrix = alignment_matrix(face.landmarks, 256)
+    aligned = align_face(frame, matrix, 256)
+    unchanged = paste_back(frame, aligned, matrix).astype(np.float32)
+    change = paste_back(frame, aligned + np.uint8(40), matrix).astype(np.float32) - unchanged
+    assert change.max() > 35  # the face did change
+    # The change fades in: no step between neighbouring pixels anywhere near the mask's edge.
+    step = max(np.abs(np.diff(change, axis=0)).max(), np.abs(np.diff(change, axis=1)).max())
+    assert step < 4
+
+
+def test_a_face_half_outside_the_frame():
+    whole = data.astronaut()
+    landmarks = detect_faces(whole)[0].landmarks
+    frame = np.ascontiguousarray(whole[:, 220:])  # the frame's left edge cuts off nearly half the face
+    shifted = landmarks - [220, 0]
+    matrix = alignment_matrix(shifted, 256)
+    aligned = align_face(frame, matrix, 256)
+    assert aligned.shape == (256, 256, 3)
+    assert psnr(frame, paste_back(frame, aligned, matrix)) > 40
+    brighter = np.clip(aligned.astype(int) + 40, 0, 255).astype(np.uint8)
+    out = paste_back(frame, brighter, matrix)
+    assert out.shape == frame.shape
+    assert (out[:, :10].astype(int) - frame[:, :10]).max() > 30  # restored right up to the edge
+    assert detect_faces(frame)  # and the detector still finds the half face
+
+
+def track_clip(frames):
+    tracker = FaceTracker()
+    tracked = []  # per frame: [(track id, face)]
+    for index, frame in enumerate(frames):
+        faces = detect_faces(frame)
+        tracked.append(list(zip(tracker.update(index, faces), faces)))
+    return tracked
+
+
+def test_tracking_keeps_three_people_apart(clip):
+    tracked = track_clip(clip.frames)
+    person_of_track: dict[int, set] = {}
+    for frame_faces, centers in zip(tracked, clip.centers):
+        for track_id, face in frame_faces:
+            middle = face.landmarks.mean(0)
+            distances = [np.hypot(*(middle - c)) if c is not None else np.inf for c in centers]
+            person_of_track.setdefault(track_id, set()).add(int(np.argmin(distances)))
+    assert len(person_of_track) == 3  # no person lost and found again under a new id
+    assert all(len(people) == 1 for people in person_of_track.values())  # no swaps at the crossing
+    assert sorted(p for people in person_of_track.values() for p in people) == [0, 1, 2]
+
+
+def test_smoothed_landmarks_jitter_less(clip):
+    rng = np.random.default_rng(3)
+    noisy = [degrade(frame, rng, flicker=0.1, grain=14, scratches=0, gray=False) for frame in clip.frames]
+    tracked = track_clip(noisy)
+    walker = {}
+    for index, frame_faces in enumerate(tracked):
+        for track_id, face in frame_faces:
+            if track_id == tracked[0][0][0]:
+                walker[index] = face.landmarks
+    frames = sorted(walker)
+    assert len(frames) >= 20
+    raw = np.stack([walker[i] for i in frames])
+    smoothed = np.stack([smooth_landmarks(walker, i, 3) for i in frames])
+    assert landmark_jitter([smoothed]) < 0.6 * landmark_jitter([raw])
+
+
+class CountingFake:
+    """A restorer that adds fine stripes to faces (detail, as a restorer adds) and counts the faces."""
+
+    def __init__(self):
+        self.faces = 0
+
+    def __call__(self, batch):
+        self.faces += len(batch)
+        stripes = 30 * np.sin(np.arange(batch.shape[2]) * 2 * np.pi / 32)[None, None, :, None]
+        return np.clip(batch + stripes, 0, 255).astype(np.uint8)
+
+
+def test_the_stage_restores_key_frames_only(clip):
+    stage = STAGES["faces"](key_every=8)
+    stage.validate()
+    fake = CountingFake()
+    stage.restorer, stage.restorer_size = fake, 128  # small aligned faces keep the test fast
+    out = list(stage.apply(iter(clip.frames)))
+    assert len(out) == len(clip.frames)
+    assert all(o.shape == f.shape and o.dtype == np.uint8 for o, f in zip(out, clip.frames))
+    counts = stage.provenance()["counts"]
+    assert counts["faces_tracked"] == 3
+    assert counts["restorer_calls"] == fake.faces
+    assert fake.faces * 4 <= counts["face_observations"]
+    # Faces got the restorer's change, frames elsewhere are untouched.
+    change = np.abs(out[12].astype(int) - clip.frames[12]).mean(axis=2)
+    assert change[50:75, 135:165].mean() > 5
+    assert change[:, :20].max() == 0
+
+
+def test_bounded_memory_and_streaming(clip):
+    """Frames come out while later frames are still coming in (a window, not the whole clip)."""
+    pulled = []
+
+    def source():
+        for frame in clip.frames:
+            pulled.append(1)
+            yield frame
+
+    worker = FaceVideoRestorer(lambda size: (CountingFake(), 128), key_every=4)
+    stream = worker.run(source())
+    next(stream)
+    assert len(pulled) <= 4 + 2 + 3 + 1
+
+
+def test_reference_photos_join_the_bank_of_the_person_they_show(tmp_path, clip):
+    """The astronaut's photo joins the bank of the people made from her face; the cameraman's
+    photo, another person, joins no one's."""
+    astronaut, cameraman = tmp_path / "astronaut.png", tmp_path / "cameraman.png"
+    cv2.imwrite(str(astronaut), data.astronaut()[..., ::-1])
+    cv2.imwrite(str(cameraman), data.camera())
+    for photo, should_match in ((astronaut, True), (cameraman, False)):
+        stage = STAGES["faces"](key_every=8, references=str(photo))  # one path as a plain string
+        stage.validate()
+        fake = CountingFake()
+        stage.restorer, stage.restorer_size = fake, 128
+        list(stage.apply(iter(clip.frames[:8])))
+        counts = stage.provenance()["counts"]
+        assert counts["reference_faces"] == 1
+        assert (counts["reference_matches"] >= 1) is should_match
+        assert counts["restorer_calls"] == fake.faces >= 1 + 2  # the photo and each person's first key frame
+
+
+def test_missing_reference_photo_names_the_field():
+    recipe = {"name": "x", "stages": [{"stage": "faces", "params": {"references": ["/nonexistent/a.jpg"]}}]}
+    with pytest.raises(RecipeError, match=r"stages\[0\]\.params\.references\[0\]"):
+        recipe_from_dict(recipe)
+
+
+def test_bad_model_names_the_field():
+    with pytest.raises(RecipeError, match=r"stages\[0\]\.params\.model"):
+        recipe_from_dict({"name": "x", "stages": [{"stage": "faces", "params": {"model": "gfpgan"}}]})
+
+
+def test_fallback_without_gpen_says_so(clip, tmp_path, monkeypatch):
+    monkeypatch.setenv("ENGINE_MODELS_DIR", str(tmp_path))  # no GPEN weights there
+    stage = STAGES["faces"](key_every=12, device="cpu")
+    out = list(stage.apply(iter(clip.frames[:4])))
+    assert len(out) == 4
+    record = stage.provenance()
+    keys = [m["key"] for m in record["models"]]
+    assert "retinaface-mobilenet0.25" in keys
+    assert any(key.startswith("realesr-animevideov3") for key in keys)
+    assert any(note.startswith("GPEN was not used") and "Real-ESRGAN" in note for note in record["notes"])
+    assert all(m["sha256"] for m in record["models"])
+
+
+def test_gpen_is_used_when_installed(clip, monkeypatch):
+    """With GPEN weights present, the stage restores key frames with GPEN at the model's size."""
+    import engine.models.gpen as gpen
+    import engine.stages.faces as faces_stage
+    from engine.models import registry
+
+    class FakeGpen:
+        size = 512
+
+    seen = []
+    monkeypatch.setattr(registry, "is_available", lambda key: key == "gpen-bfr-512")
+    monkeypatch.setattr(gpen, "load_gpen", lambda key, device=None: FakeGpen())
+    monkeypatch.setattr(gpen, "restore_faces", lambda model, crops: seen.append(crops.shape) or crops)
+    real_record = faces_stage.model_record
+    monkeypatch.setattr(faces_stage, "model_record", lambda key: {"key": key, "sha256": "x", "licence": "y"}
+                        if key.startswith("gpen") else real_record(key))
+    stage = STAGES["faces"](model="auto", key_every=8, fusion_radius=0)
+    out = list(stage.apply(iter(clip.frames[:3])))
+    assert len(out) == 3
+    assert seen and all(shape[1:] == (512, 512, 3) for shape in seen)
+    record = stage.provenance()
+    assert "gpen-bfr-512" in [m["key"] for m in record["models"]]
+    assert not any("GPEN was not used" in note for note in record["notes"])
+
+
+def test_a_black_and_white_face_gets_no_colour():
+    from engine.faces.restore import restored_detail
+
+    face = np.repeat(data.camera()[100:228, 180:308, None], 3, axis=2).astype(np.float32)
+    tinted = np.clip(face + np.sin(np.arange(128) / 2)[None, :, None] * [30, 0, -30], 0, 255).astype(np.uint8)
+    detail = restored_detail(tinted, face)
+    assert np.abs(detail[..., 0] - detail[..., 2]).max() < 1e-3
