@@ -5,7 +5,10 @@ from engine.recipes import load_recipe, preset_names
 
 
 def recipe_choices():
-    return [(name, f"{name}: {load_recipe(name).description}") for name in preset_names()]
+    # Colouring needs the user's references or scribbles: it has its own page (jobs:colorize).
+    recipes = {name: load_recipe(name) for name in preset_names()}
+    return [(name, f"{name}: {recipe.description}") for name, recipe in recipes.items()
+            if all(stage.name != "colorize" for stage in recipe.stages)]
 
 
 def allow_cpu_field():

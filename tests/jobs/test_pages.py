@@ -2,6 +2,8 @@ from unittest import mock
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from django.urls import reverse
+
 from jobs.models import Job
 from tests.jobs.factories import upload_of
 
@@ -22,3 +24,11 @@ def test_upload_form_shows_the_reason_for_a_bad_file(owner_client, media_root):
     assert response.status_code == 400
     assert "not an image or video" in response.content.decode()
     assert not Job.objects.exists()
+
+
+def test_the_job_form_offers_every_preset_but_colouring_which_has_its_own_page(client, owner):
+    client.force_login(owner)
+    page = client.get(reverse("jobs:new")).content.decode()
+    assert 'value="film-faces"' in page and 'value="film-sr"' in page
+    assert 'value="film-colorize"' not in page
+    assert reverse("jobs:colorize") in page
