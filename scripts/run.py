@@ -57,9 +57,11 @@ def main() -> int:
         manage("migrate", "--noinput", "-v", "0", env=env)
         manage("collectstatic", "--noinput", "-v", "0", env=env)
         manage("seed_demo", env=env)
-        print("Starting a Celery worker (queue: cpu), Celery beat (periodic tasks) and the ASGI server (daphne)")
+        # A machine with a GPU takes the GPU recipes too; the worker tells the site what it can run.
+        queues, name = ("cpu,gpu", "gpu") if services.has_gpu() else ("cpu", "cpu")
+        print(f"Starting a Celery worker (queues: {queues}), Celery beat (periodic tasks) and the ASGI server (daphne)")
         worker_log = open(var / "log" / "worker.log", "ab")
-        processes.append(services.start_worker(env, log=worker_log))
+        processes.append(services.start_worker(env, queues=queues, name=name, log=worker_log))
         processes.append(services.start_beat(env, var / "celerybeat-schedule", log=open(var / "log" / "beat.log", "ab")))
         processes.append(services.start_web(env, args.host, args.port, log=open(var / "log" / "web.log", "ab")))
         print(f"\nThe site is up at http://{args.host}:{args.port}/  (logs in var/log/; Ctrl-C stops everything)\n")

@@ -72,6 +72,13 @@ def start_redis(port: int, data_dir: Path, *, log=None) -> subprocess.Popen:
     return process
 
 
+def has_gpu() -> bool:
+    """Whether torch sees a CUDA device (asked in a child process so this one stays CUDA-free)."""
+    probe = subprocess.run([sys.executable, "-c", "import torch; print(torch.cuda.is_available())"],
+                           capture_output=True, text=True, timeout=120)
+    return probe.stdout.strip() == "True"
+
+
 def start_worker(env: dict, *, queues: str = "cpu", name: str = "cpu", log=None) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "restoration_site", "worker", "--loglevel", "INFO",
