@@ -32,3 +32,18 @@ def test_the_job_form_offers_every_preset_but_colouring_which_has_its_own_page(c
     assert 'value="film-faces"' in page and 'value="film-sr"' in page
     assert 'value="film-colorize"' not in page
     assert reverse("jobs:colorize") in page
+
+
+def test_a_finished_job_page_says_which_models_made_it_and_what_fell_back(client, owner, film_clip, media_root):
+    with mock.patch("jobs.tasks.run_job.apply_async"):
+        from tests.jobs.factories import job_for
+
+        job = job_for(owner, film_clip)
+    job.recipe = {**job.recipe, "provenance": {
+        "models": [{"key": "realesr-animevideov3-x2", "sha256": "548a36f9c3f4ab8d" + "0" * 48, "licence": "BSD-3-Clause"}],
+        "notes": ["faces: GPEN was not used: GPEN-BFR-512.pth not found"], "ai_color": True}}
+    job.save()
+    client.force_login(owner)
+    page = client.get(reverse("jobs:detail", args=[job.id])).content.decode()
+    assert "realesr-animevideov3-x2" in page and "548a36f9c3f4" in page and "BSD-3-Clause" in page
+    assert "GPEN was not used" in page and "AI-generated color" in page
