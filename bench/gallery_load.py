@@ -5,7 +5,7 @@ comments, starts the real ASGI server (daphne), and hammers each page with C con
 keep-alive clients for D seconds. Prints requests/s and p50/p95 latency per page and the
 ratio to `/healthz` (a view that touches neither the database nor templates).
 
-Usage: python bench/gallery_load.py [--items 10000] [--concurrency 8] [--seconds 10]
+Usage: python bench/gallery_load.py [--items 10000] [--concurrency 8] [--seconds 10] [--pages item,home]
 """
 from __future__ import annotations
 
@@ -85,6 +85,8 @@ def main() -> int:
     parser.add_argument("--items", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--pages", default="", help="comma-separated words; only pages whose label starts with "
+                        "one of them (the bare view always runs), e.g. --pages item")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="bench-gallery-"))
@@ -101,6 +103,9 @@ def main() -> int:
     pages = [("bare view /healthz", "/healthz"), ("home", "/"), ("gallery, page 1", "/gallery/"),
              ("gallery, page 200", "/gallery/?page=200"), ("gallery, filtered", "/gallery/?kind=film&decade=1920"),
              ("item, 50 versions, 200 comments", "/items/item-0/"), ("API items", "/api/items/")]
+    if args.pages:
+        wanted = tuple(word.strip() for word in args.pages.split(","))
+        pages = [pages[0]] + [page for page in pages[1:] if page[0].startswith(wanted)]
     try:
         rows = []
         for label, path in pages:

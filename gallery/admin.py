@@ -1,6 +1,7 @@
 """Django admin for curators: items, partners, collections (ordered items), versions, moderation."""
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.widgets import AdminFileWidget
 from django.utils.translation import gettext_lazy as _
 
 from gallery import services
@@ -13,6 +14,12 @@ class ItemAdminForm(forms.ModelForm):
     class Meta:
         model = Item
         exclude = ["web_media", "poster", "media_info"]
+        # The labels of static/js/upload.js's progress bar (as in templates/gallery/_upload_labels.html).
+        widgets = {"media": AdminFileWidget(attrs={
+            "data-upload-sending": _("Uploading: {percent}%"),
+            "data-upload-checking": _("Uploaded; checking the file…"),
+            "data-upload-failed": _("The upload did not finish: check the connection and try again."),
+        })}
 
     def clean_media(self):
         """Check a new file by decoding it, so a bad one is refused on the form."""
@@ -37,9 +44,13 @@ class ItemAdmin(admin.ModelAdmin):
     search_fields = ("title", "title_zh", "title_en", "description", "place", "creator", "tags")
     prepopulated_fields = {"slug": ("title",)}
 
+    class Media:
+        js = ["js/upload.js"]  # a progress bar for large scans and films
+
     def save_model(self, request, obj, form, change):
         if "media" in form.changed_data:
-            # Stored like any upload: server-made name, images re-encoded, poster, facts, web copy.
+            # Stored like any upload: server-made name, images re-encoded, facts; a worker makes the poster
+            # and any web copy.
             if not obj.uploader_id:
                 obj.uploader = request.user
             services.item_save_with_media(item=obj, upload=form.cleaned_data["media"])

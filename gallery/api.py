@@ -101,6 +101,18 @@ class ItemSummarySerializer(ItemBriefSerializer):
     homework_count = serializers.IntegerField(help_text="Visible homework handed in for this item.")
 
 
+class ModelUseSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text="The engine's name for the model, e.g. gpen-bfr-512.")
+    sha256 = serializers.CharField(help_text="Hash of the weights that ran.")
+    licence = serializers.CharField()
+    non_commercial = serializers.BooleanField(help_text="The weights' licence forbids commercial use.")
+
+
+class ProvenanceSerializer(serializers.Serializer):
+    models = ModelUseSerializer(many=True)
+    notes = serializers.ListField(child=serializers.CharField(), help_text="E.g. a fallback a stage took.")
+
+
 class VersionSerializer(serializers.Serializer):
     uid = serializers.UUIDField()
     item = serializers.SlugField(source="item.slug")
@@ -110,6 +122,7 @@ class VersionSerializer(serializers.Serializer):
     author = serializers.CharField(source="author.username", allow_null=True)
     licence = serializers.ChoiceField(choices=Licence.choices)
     recipe = serializers.JSONField(help_text="Stages, parameters and models, for a version made by a job.")
+    provenance = ProvenanceSerializer(help_text="The learned models (with weight hashes and licences) that made it.")
     ai_color = serializers.BooleanField(help_text="The colors are made up by a machine.")
     is_homework = serializers.BooleanField()
     featured = serializers.BooleanField()
@@ -641,8 +654,6 @@ class ReportResolveApi(APIView):
         data = self.ResolveInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         report = services.report_resolve(moderator=request.user, report=report, hide=data.validated_data["hide"])
-        if report.version_id:
-            report.version.refresh_from_db(fields=["is_hidden"])  # the service hides it with an UPDATE
         return Response(ReportSerializer(report).data)
 
 

@@ -1,5 +1,6 @@
 """The gallery: historical items with provenance and rights, their restorations (versions),
 homework handed in by the community, comments, votes, reports, partners and collections."""
+import re
 import uuid
 
 from django.conf import settings
@@ -179,6 +180,10 @@ class CollectionItem(models.Model):
         constraints = [models.UniqueConstraint(fields=["collection", "item"], name="unique_item_per_collection")]
 
 
+# Licence names that forbid commercial use: "CC-BY-NC-4.0", "non-commercial research only".
+NON_COMMERCIAL = re.compile(r"\bNC\b|non-?commercial", re.IGNORECASE)
+
+
 class Version(models.Model):
     """A restoration of an item: made by a job on this site or handed in as homework (交作业)."""
 
@@ -213,6 +218,26 @@ class Version(models.Model):
     def get_absolute_url(self) -> str:
         return f"{self.item.get_absolute_url()}#version-{self.uid}"
 
+    @property
+    def provenance(self) -> dict:
+        """The learned models that made it and notes (a fallback taken), as the engine recorded them in
+        the recipe: {"models": [{"key", "sha256", "short_hash", "licence", "non_commercial"}], "notes": [...]}.
+        Missing or malformed parts read as empty: recipes of older versions have none."""
+        recorded = self.recipe.get("provenance") if isinstance(self.recipe, dict) else None
+        if not isinstance(recorded, dict):
+            return {"models": [], "notes": []}
+        models_used = []
+        for model in recorded.get("models") or []:
+            if not isinstance(model, dict) or not model.get("key"):
+                continue
+            sha256, licence = str(model.get("sha256") or ""), str(model.get("licence") or "")
+            models_used.append({
+                "key": str(model["key"]), "sha256": sha256, "short_hash": sha256[:12], "licence": licence,
+                "non_commercial": model.get("commercial_use") is False or bool(NON_COMMERCIAL.search(licence)),
+            })
+        notes = [str(note) for note in recorded.get("notes") or [] if note]
+        return {"models": models_used, "notes": notes}
+
 
 class Vote(models.Model):
     version = models.ForeignKey(Version, on_delete=models.CASCADE, related_name="votes")
@@ -235,6 +260,8 @@ class Comment(models.Model):
     is_deleted = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     edited_at = models.DateTimeField(null=True, blank=True)
+    # Any change (edit, hide, delete): the item page's cached comment threads are keyed on it.
+    changed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -3,18 +3,21 @@ whatever the number of items, versions and comments (tests assert it)."""
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.db.models import (BooleanField, Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery,
-                              Value)
+from django.db.models import (BooleanField, Count, Exists, IntegerField, Max, OuterRef, Prefetch, Q, QuerySet,
+                              Subquery, Value)
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
-from gallery.models import Collection, CollectionItem, Comment, Item, Partner, Report, Version, Vote
+from gallery.models import Collection, CollectionItem, Comment, Item, Licence, Partner, Report, Version, Vote
 
 GALLERY_PAGE_SIZE = 24
 
 
-def _visible_versions(user=None) -> QuerySet[Version]:
-    versions = (Version.objects.filter(is_hidden=False).select_related("author", "item", "parent")
+def _visible_versions(user=None, include_hidden: bool = False) -> QuerySet[Version]:
+    """Versions with their vote count and whether `user` voted; hidden ones only with `include_hidden`
+    (staff on the item page)."""
+    versions = Version.objects.all() if include_hidden else Version.objects.filter(is_hidden=False)
+    versions = (versions.select_related("author", "item", "parent")
                 .annotate(vote_count=Count("votes", distinct=True)))
     if user is not None and user.is_authenticated:
         return versions.annotate(voted=Exists(Vote.objects.filter(version=OuterRef("pk"), user=user)))
@@ -81,23 +84,40 @@ COMMENT_THREADS_SHOWN = 30
 
 
 def item_page(*, slug: str, user, all_comments: bool = False) -> dict:
-    """The item, its visible versions (with votes), its comment threads and its collections.
+    """The item, its versions (with votes; hidden ones only for staff, marked), its comment threads
+    and its collections.
 
-    Only the newest COMMENT_THREADS_SHOWN threads unless `all_comments`: a long discussion would
-    otherwise make every visit render all of it.
+    `threads` is a lazy queryset: the page renders it only when its cached HTML is stale (see
+    `comments_stamp`). Only the newest COMMENT_THREADS_SHOWN threads unless `all_comments`: a long
+    discussion would otherwise make every visit render all of it.
     """
     item = get_object_or_404(Item.objects.select_related("uploader"), slug=slug)
-    versions = list(_visible_versions(user).filter(item=item).order_by("-featured", "-created_at"))
+    versions = (_visible_versions(user, include_hidden=user.is_staff).filter(item=item)
+                .select_related(None).select_related("author", "parent")
+                .order_by("is_hidden", "-featured", "-created_at"))
+    versions = list(versions)
+    licence_names = {value: str(label) for value, label in Licence.choices}  # translated once, not per version
+    for version in versions:
+        version.item = item  # the page's item, not one more copy of its row per version
+        version.licence_name = licence_names.get(version.licence, version.licence)
+
+    comments = Comment.objects.filter(item=item).aggregate(
+        thread_count=Count("pk", filter=Q(parent=None)), total=Count("pk"), last_change=Max("changed_at"))
+    last_change = comments["last_change"].timestamp() if comments["last_change"] else 0
     replies = Comment.objects.select_related("author").order_by("created_at", "id")
     all_threads = Comment.objects.filter(item=item, parent=None)
-    thread_count = all_threads.count()
     shown = all_threads if all_comments else all_threads.filter(
         pk__in=all_threads.order_by("-created_at", "-id").values("pk")[:COMMENT_THREADS_SHOWN])
-    threads = list(shown.select_related("author", "version").prefetch_related(Prefetch("replies", queryset=replies))
-                   .order_by("created_at", "id"))
+    threads = (shown.select_related("author", "version").prefetch_related(Prefetch("replies", queryset=replies))
+               .order_by("created_at", "id"))
+
     collections = list(item.collections.filter(is_published=True).select_related("partner"))
+    thread_count = comments["thread_count"]
     return {"item": item, "versions": versions, "threads": threads, "collections": collections,
-            "thread_count": thread_count}
+            "thread_count": thread_count, "all_comments": all_comments,
+            "threads_shown": thread_count if all_comments else min(thread_count, COMMENT_THREADS_SHOWN),
+            # Changes whenever a comment of the item is written, edited, hidden or deleted.
+            "comments_stamp": f"{comments['total']}-{last_change}"}
 
 
 def collection_page(*, slug: str, user) -> dict:

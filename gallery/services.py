@@ -17,7 +17,6 @@ from django.utils.translation import gettext as _
 
 from engine.io import probe, read_image, read_video_frames, transcode_for_web
 from engine.errors import UnsupportedMedia
-from engine.io.probe import MediaInfo
 from engine.pipeline import jpeg_preview
 from gallery.models import Comment, Item, Licence, Report, Version, Vote, item_file_path, version_file_path
 from jobs.models import Job, JobState
@@ -53,24 +52,32 @@ def _relative(path: Path) -> str:
     return str(path.relative_to(settings.MEDIA_ROOT))
 
 
-def _schedule_web_copy(obj: Item | Version, info: MediaInfo) -> None:
-    """Browsers cannot play every video (ProRes, HEVC, 10-bit, PCM audio): a worker makes an H.264 copy."""
-    if info.kind == "video" and not info.browser_playable:
-        from gallery.tasks import make_web_copy
+def _schedule_derived_media(obj: Item | Version) -> None:
+    """After the row is saved, a worker makes its poster and, when browsers cannot play the video
+    (ProRes, HEVC, 10-bit, PCM audio), an H.264 copy: decoding and encoding stay out of the request.
+    Robust: a broker that is down must not turn a stored upload into an error; the page shows a
+    placeholder until the poster exists."""
+    from gallery.tasks import make_derived_media
 
-        transaction.on_commit(lambda: make_web_copy.delay(obj._meta.label, obj.pk))
+    transaction.on_commit(lambda: make_derived_media.delay(obj._meta.label, obj.pk), robust=True)
 
 
-def media_make_web_copy(*, model_label: str, pk: int) -> None:
-    """Write the browser-playable copy of an item's or version's video (run by a Celery worker)."""
+def media_make_derived(*, model_label: str, pk: int) -> None:
+    """Write the poster and, when needed, the browser-playable copy of an item's or version's media
+    (run by a Celery worker); a second run does nothing."""
     obj = apps.get_model(model_label).objects.filter(pk=pk).first()
-    if obj is None or obj.web_media:
+    if obj is None:
         return
     source = Path(obj.media.path)
-    target = source.with_name("web.mp4")
-    transcode_for_web(source, target)
-    obj.web_media.name = _relative(target)
-    obj.save(update_fields=["web_media"])
+    info = probe(source)
+    if not obj.poster:
+        obj.poster.name = _relative(media_write_poster(source, info.kind))
+        obj.save(update_fields=["poster"])
+    if info.kind == "video" and not info.browser_playable and not obj.web_media:
+        target = source.with_name("web.mp4")
+        transcode_for_web(source, target)
+        obj.web_media.name = _relative(target)
+        obj.save(update_fields=["web_media"])
 
 
 def item_create(*, uploader, upload, kind: str, title: str, **fields) -> Item:
@@ -87,8 +94,8 @@ def item_create(*, uploader, upload, kind: str, title: str, **fields) -> Item:
 
 def item_save_with_media(*, item: Item, upload) -> Item:
     """Save `item` with `upload` as its original: checked by decoding it, stored under a server-made
-    name (images re-encoded, which drops EXIF and GPS), with its technical facts, a poster frame and,
-    when browsers cannot play it, a web copy made by a worker. On failure nothing new is kept and an
+    name (images re-encoded, which drops EXIF and GPS), with its technical facts; a worker then makes
+    its poster and, when browsers cannot play it, a web copy. On failure nothing new is kept and an
     existing item keeps its files; on success the files it replaced are removed."""
     spooled = spool_upload(upload)
     try:
@@ -103,19 +110,14 @@ def item_save_with_media(*, item: Item, upload) -> Item:
     finally:
         spooled.unlink(missing_ok=True)
     replaced = [f.path for f in (item.media, item.web_media, item.poster) if f]
-    poster = None
     try:
-        poster = media_write_poster(stored, info.kind)
-        item.media, item.media_info, item.web_media = _relative(stored), info.as_dict(), ""
-        item.poster = _relative(poster)
+        item.media, item.media_info, item.web_media, item.poster = _relative(stored), info.as_dict(), "", ""
         item.full_clean()
         with transaction.atomic():
             item.save()
-            _schedule_web_copy(item, info)
+            _schedule_derived_media(item)
     except Exception:
-        for path in (stored, poster):
-            if path is not None:
-                path.unlink(missing_ok=True)
+        stored.unlink(missing_ok=True)
         raise
     for path in replaced:
         Path(path).unlink(missing_ok=True)
@@ -157,17 +159,16 @@ def homework_hand_in(*, author, item: Item, upload, title: str = "", description
             raise ApplicationError(_("You have handed in %(cap)d pieces of homework in the last 24 hours; "
                                      "that is the daily limit.") % {"cap": settings.HOMEWORK_DAILY_CAP},
                                    status_code=429)
-        return _save_version(version, stored, info)
+        return _save_version(version, stored)
 
 
-def _save_version(version: Version, stored: Path, info: MediaInfo) -> Version:
+def _save_version(version: Version, stored: Path) -> Version:
     try:
         version.media.name = _relative(stored)
-        version.poster = _relative(media_write_poster(stored, info.kind))
         version.full_clean()
         with transaction.atomic():
             version.save()
-            _schedule_web_copy(version, info)
+            _schedule_derived_media(version)
     except Exception:
         shutil.rmtree(stored.parent, ignore_errors=True)
         raise
@@ -185,18 +186,20 @@ def version_publish_from_job(*, user, job: Job, title: str = "", licence: str = 
     if Version.objects.filter(job=job).exists():
         raise ApplicationError(_("This job is already published."), status_code=409)
     stages = {s["stage"] for s in job.recipe.get("stages", [])}
+    # The engine records in the recipe's provenance whether a stage generated colour.
+    ai_color = bool(stages & AI_COLOR_STAGES) or bool(job.recipe.get("provenance", {}).get("ai_color"))
     try:
         info = probe(job.result.path)
     except UnsupportedMedia:
         raise ApplicationError(_("The job's result file is missing or damaged."), status_code=409) from None
     # The restorer is the job's owner, also when staff publish it for them.
     version = Version(item=job.item, author=job.owner, job=job, title=title[:200] or job.recipe.get("name", ""),
-                      licence=licence, recipe=job.recipe, ai_color=bool(stages & AI_COLOR_STAGES),
+                      licence=licence, recipe=job.recipe, ai_color=ai_color,
                       media_info=info.as_dict())
     target = Path(settings.MEDIA_ROOT) / version_file_path(version, "media" + Path(job.result.name).suffix)
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(job.result.path, target)
-    return _save_version(version, target, info)
+    return _save_version(version, target)
 
 
 def vote_toggle(*, user, version: Version) -> bool:
@@ -246,7 +249,7 @@ def comment_edit(*, user, comment: Comment, body: str) -> Comment:
         raise ApplicationError(_("The comment is empty."))
     comment.body, comment.edited_at = body, timezone.now()
     comment.full_clean()
-    comment.save(update_fields=["body", "edited_at"])
+    comment.save(update_fields=["body", "edited_at", "changed_at"])
     return comment
 
 
@@ -255,13 +258,20 @@ def comment_delete(*, user, comment: Comment) -> None:
     if comment.author_id != user.pk and not user.is_staff:
         raise ApplicationError(_("You can only delete your own comments."), status_code=403)
     comment.is_deleted = True
-    comment.save(update_fields=["is_deleted"])
+    comment.save(update_fields=["is_deleted", "changed_at"])
 
 
 def comment_hide(*, moderator, comment: Comment, hidden: bool = True) -> None:
     _require_staff(moderator)
     comment.is_hidden = hidden
-    comment.save(update_fields=["is_hidden"])
+    comment.save(update_fields=["is_hidden", "changed_at"])
+
+
+def version_hide(*, moderator, version: Version, hidden: bool = True) -> None:
+    """Hide a version from everyone but staff (who see it marked on the item page), or show it again."""
+    _require_staff(moderator)
+    version.is_hidden = hidden
+    version.save(update_fields=["is_hidden"])
 
 
 def version_feature(*, moderator, version: Version, featured: bool = True) -> None:
@@ -295,8 +305,7 @@ def report_resolve(*, moderator, report: Report, hide: bool) -> Report:
         if hide and report.comment_id:
             comment_hide(moderator=moderator, comment=report.comment)
         if hide and report.version_id:
-            report.version.is_hidden = True
-            report.version.save(update_fields=["is_hidden"])
+            version_hide(moderator=moderator, version=report.version)
         report.resolved_at, report.resolved_by = timezone.now(), moderator
         report.resolution = "hidden" if hide else "dismissed"
         report.save(update_fields=["resolved_at", "resolved_by", "resolution"])

@@ -3,7 +3,7 @@ from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -87,20 +87,36 @@ def _done(request, item, message=None, level=messages.SUCCESS, anchor: str = "")
     return redirect(item.get_absolute_url() + (f"#{anchor}" if anchor else ""))
 
 
+def _wants_json(request) -> bool:
+    """static/js/upload.js sends uploads with XMLHttpRequest (for its progress bar) and asks for JSON."""
+    return request.headers.get("Accept", "").startswith("application/json")
+
+
 @login_required
 @require_POST
 def homework_new(request, slug):
     item = get_object_or_404(Item, slug=slug)
     form = HomeworkForm(request.POST, request.FILES)
+    error, status = None, 400
     if not form.is_valid():
-        return _done(request, item, _("Homework not handed in: %(errors)s") % {
-            "errors": " ".join(e for errors in form.errors.values() for e in errors)}, messages.ERROR)
-    try:
-        services.homework_hand_in(author=request.user, item=item, upload=form.cleaned_data["file"],
-                                  title=form.cleaned_data["title"], description=form.cleaned_data["description"],
-                                  licence=form.cleaned_data["licence"], ai_color=form.cleaned_data["ai_color"])
-    except ApplicationError as exc:
-        return _done(request, item, exc.message, messages.ERROR)
+        error = _("Homework not handed in: %(errors)s") % {
+            "errors": " ".join(e for errors in form.errors.values() for e in errors)}
+    else:
+        try:
+            services.homework_hand_in(author=request.user, item=item, upload=form.cleaned_data["file"],
+                                      title=form.cleaned_data["title"], description=form.cleaned_data["description"],
+                                      licence=form.cleaned_data["licence"], ai_color=form.cleaned_data["ai_color"])
+        except ApplicationError as exc:
+            error, status = exc.message, exc.status_code
+    if _wants_json(request):
+        # The script shows the error in the form, keeping what the visitor typed; on success it goes to
+        # the page, where the message waits.
+        if error:
+            return JsonResponse({"message": error, "extra": {"fields": form.errors.get_json_data()}}, status=status)
+        messages.success(request, _("Thank you! Your homework is on the page."))
+        return JsonResponse({"redirect": item.get_absolute_url() + "#versions"})
+    if error:
+        return _done(request, item, error, messages.ERROR, anchor="homework")
     return _done(request, item, _("Thank you! Your homework is on the page."))
 
 
@@ -158,6 +174,8 @@ def version_action(request, uid, action):
             services.vote_toggle(user=request.user, version=version)
         elif action in ("feature", "unfeature"):
             services.version_feature(moderator=request.user, version=version, featured=action == "feature")
+        elif action in ("hide", "unhide"):
+            services.version_hide(moderator=request.user, version=version, hidden=action == "hide")
         elif action == "report":
             form = ReportForm(request.POST)
             services.report_create(reporter=request.user, version=version,

@@ -1,23 +1,10 @@
 // The item page: before/after comparison of any two of the original and its versions (a clip
 // divider moved by a range input, by keyboard or by dragging on the picture; for films the left
-// video drives the right one), and click-to-zoom on the original picture.
+// video drives the right one). The zoomable picture is static/js/zoom.js.
 // Without this script the page shows both sides one beside the other, with their own controls.
 (function () {
   "use strict";
   var el = function (id) { return document.getElementById(id); };
-
-  // ---- Click-to-zoom on the original picture (without JS the link opens the file) ----
-  Array.prototype.forEach.call(document.querySelectorAll("[data-zoom]"), function (link) {
-    link.setAttribute("role", "button");
-    link.setAttribute("aria-pressed", "false");
-    function toggle(event) {
-      event.preventDefault();
-      var zoomed = link.classList.toggle("is-zoomed");
-      link.setAttribute("aria-pressed", zoomed ? "true" : "false");
-    }
-    link.addEventListener("click", toggle);
-    link.addEventListener("keydown", function (event) { if (event.key === " ") toggle(event); });
-  });
 
   // ---- Before / after ----
   var box = el("compare-box");
@@ -28,6 +15,11 @@
   var divider = el("compare-divider");
   var range = el("compare-range");
   var selects = { left: el("compare-left-select"), right: el("compare-right-select") };
+  // The HTML lists the versions once (in the right picker): the left one gets a copy.
+  Array.prototype.forEach.call(selects.right.options, function (option) {
+    if (option.value !== "original") selects.left.appendChild(option.cloneNode(true));
+  });
+  selects.left.value = "original";
   var media = function (side) { return el("compare-" + side + "-media"); };
 
   box.classList.add("is-live");

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
+from gallery import tasks
 from gallery.models import Item, Version
 
 _counter = itertools.count(1)
@@ -42,3 +43,10 @@ def make_version(item: Item, author, **fields) -> Version:
     version.media.name = f"items/{item.slug}/versions/{version.uid}/media.png"
     version.save()
     return version
+
+
+def run_derived_media(obj: Item | Version) -> Item | Version:
+    """What the worker does after an upload (tests run the task's function in process): poster and web copy."""
+    tasks.make_derived_media(obj._meta.label, obj.pk)
+    obj.refresh_from_db()
+    return obj

@@ -19,7 +19,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from gallery import services
 from gallery.models import Collection, CollectionItem, Comment, Item, Partner, Report, Version, Vote
 from jobs import services as job_services
-from tests.gallery.factories import make_item, make_version, png_upload
+from tests.gallery.factories import make_item, make_version, png_upload, run_derived_media
 from tests.jobs.factories import upload_of
 
 pytestmark = pytest.mark.django_db
@@ -263,8 +263,10 @@ def test_film_homework_must_be_a_video_and_a_video_is_taken(owner, media_root, f
     response = login(owner).post(f"/api/items/{film.slug}/homework/", {"file": upload_of(film_clip)})
     assert response.status_code == 201, response.content
     body = response.json()
-    assert body["media_info"]["kind"] == "video" and body["poster_url"].endswith("/poster/")
-    assert client.get(body["poster_url"])["Content-Type"] == "image/jpeg"
+    assert body["media_info"]["kind"] == "video" and body["poster_url"] is None  # the worker makes it
+    run_derived_media(Version.objects.get(uid=body["uid"]))
+    poster_url = login(owner).get(f"/api/versions/{body['uid']}/").json()["poster_url"]
+    assert client.get(poster_url)["Content-Type"] == "image/jpeg"
 
 
 def test_homework_daily_cap_is_a_429_with_a_message(item, owner, media_root, settings):
@@ -531,7 +533,9 @@ def test_publishing_a_finished_job_makes_a_version_with_its_recipe(client, owner
         "Steadied", "CC-BY-SA-4.0", "owner", str(job.id), False)
     assert [s["stage"] for s in body["recipe"]["stages"]] == ["deflicker"] and body["recipe"]["name"] == "film-light"
     assert body["ai_color"] is False and body["media_info"]["frame_count"] == 24
+    job.refresh_from_db()  # the run added what the engine recorded (provenance) to the recipe
     assert Version.objects.get(job=job).recipe == job.recipe
+    assert body["provenance"] == {"models": [], "notes": []}  # classical stages use no learned models
     assert client.get(f"/api/items/{item.slug}/").json()["versions"][0]["uid"] == body["uid"]
     assert error(post_json(alice, url, {}), 409) == "This job is already published."
 

@@ -1,6 +1,7 @@
 from unittest import mock
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from engine.io import probe
 from gallery.demo import DEMO_ITEMS, seed_demo_items
@@ -97,3 +98,155 @@ def test_a_long_discussion_shows_the_newest_threads_and_a_link_to_all(client, de
     assert f"of {COMMENT_THREADS_SHOWN + 5} discussions" in page
     everything = client.get(item.get_absolute_url() + "?comments=all").content.decode()
     assert "<p>thought number 0</p>" in everything
+
+
+# ---- Hidden versions and comments: only staff see them, marked, with an unhide action ----
+
+@pytest.fixture
+def hidden_content(media_root, owner):
+    from gallery import services
+    from tests.gallery.factories import make_item, make_version
+
+    item = make_item()
+    make_version(item, owner, title="Shown restoration")
+    hidden = make_version(item, owner, title="Secret restoration", is_hidden=True)
+    comment = services.comment_create(author=owner, item=item, body="words a moderator hid")
+    comment.is_hidden = True
+    comment.save()
+    return item, hidden, comment
+
+
+@pytest.mark.parametrize("viewer", ["anonymous", "another user", "the owner", "staff"])
+def test_hidden_versions_and_comments_show_only_to_staff(client, make_user, owner, stranger, hidden_content, viewer):
+    item, hidden, comment = hidden_content
+    logged_in = {"another user": stranger, "the owner": owner, "staff": make_user("moderator", is_staff=True)}
+    if viewer in logged_in:
+        client.force_login(logged_in[viewer])
+    page = client.get(item.get_absolute_url()).content.decode()
+    assert "Shown restoration" in page
+    if viewer == "staff":
+        assert "Secret restoration" in page and f'id="version-{hidden.uid}"' in page
+        assert page.count("Hidden by a moderator: only staff see it.") == 2  # the version and the comment
+        assert f"/versions/{hidden.uid}/do/unhide/" in page and f"/comments/{comment.id}/unhide/" in page
+        assert "words a moderator hid" in page
+    else:
+        assert "Secret restoration" not in page and str(hidden.uid) not in page
+        assert "words a moderator hid" not in page and "This comment was hidden by a moderator." in page
+        assert "/unhide/" not in page
+
+
+def test_staff_hide_and_unhide_a_version(client, make_user, stranger, hidden_content):
+    item, hidden, _comment = hidden_content
+    shown = item.versions.get(title="Shown restoration")
+    client.force_login(stranger)
+    assert client.post(f"/versions/{shown.uid}/do/hide/").status_code == 404  # not for members
+    shown.refresh_from_db()
+    assert not shown.is_hidden
+    client.force_login(make_user("moderator", is_staff=True))
+    assert client.post(f"/versions/{shown.uid}/do/hide/").status_code == 302
+    assert client.post(f"/versions/{hidden.uid}/do/unhide/").status_code == 302
+    shown.refresh_from_db()
+    hidden.refresh_from_db()
+    assert shown.is_hidden and not hidden.is_hidden
+    client.logout()
+    page = client.get(item.get_absolute_url()).content.decode()
+    assert "Secret restoration" in page and "Shown restoration" not in page
+
+
+# ---- Version provenance: the models and weights that made it ----
+
+PROVENANCE_RECIPE = {
+    "name": "film-faces", "stages": [{"stage": "faces", "params": {}}],
+    "provenance": {
+        "models": [{"key": "gpen-bfr-512", "sha256": "ab12" * 16, "licence": "Non-commercial research only"},
+                   {"key": "realesrgan-x4plus", "sha256": "cd34" * 16, "licence": "BSD-3-Clause"}],
+        "notes": ["faces: no face found in 3 frames"],
+    },
+}
+
+
+def test_a_versions_models_show_with_short_hashes_and_licences(client, owner, media_root):
+    from tests.gallery.factories import make_item, make_version
+
+    item = make_item()
+    version = make_version(item, owner, recipe=PROVENANCE_RECIPE)
+    make_version(item, owner, recipe={"name": "film-light", "stages": [{"stage": "deflicker"}]})
+    page = client.get(item.get_absolute_url()).content.decode()
+    assert page.count('class="models"') == 1  # the version without models has no such line
+    assert "gpen-bfr-512" in page and "ab12ab12ab12" in page and "ab12" * 16 in page  # short, full in the title
+    assert "realesrgan-x4plus" in page and "BSD-3-Clause" in page
+    assert page.count('class="badge badge-nc"') == 1  # only the non-commercial weights are marked
+    assert "faces: no face found in 3 frames" in page
+    api = client.get(f"/api/versions/{version.uid}/").json()["provenance"]
+    assert api["notes"] == ["faces: no face found in 3 frames"]
+    assert [(m["key"], m["sha256"], m["non_commercial"]) for m in api["models"]] == [
+        ("gpen-bfr-512", "ab12" * 16, True), ("realesrgan-x4plus", "cd34" * 16, False)]
+
+
+@pytest.mark.parametrize("recipe", [{}, {"stages": []}, {"provenance": "garbled"},
+                                    {"provenance": {"models": ["x", {"sha256": "no key"}], "notes": None}}])
+def test_versions_without_a_usable_provenance_show_no_models(client, owner, media_root, recipe):
+    from tests.gallery.factories import make_item, make_version
+
+    version = make_version(make_item(), owner, recipe=recipe)
+    assert version.provenance == {"models": [], "notes": []}
+    assert client.get(f"/api/versions/{version.uid}/").json()["provenance"] == {"models": [], "notes": []}
+    assert 'class="models"' not in client.get(version.item.get_absolute_url()).content.decode()
+
+
+# ---- Comment threads: cached for anonymous visitors, fresh after every change ----
+
+def test_anonymous_visitors_see_comment_changes_at_once(client, owner, make_user, media_root):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from gallery import services
+    from tests.gallery.factories import make_item
+
+    item = make_item()
+    comment = services.comment_create(author=owner, item=item, body="first thought")
+    assert "first thought" in client.get(item.get_absolute_url()).content.decode()
+    with CaptureQueriesContext(connection) as cold:
+        client.get(item.get_absolute_url() + "?comments=all")
+    with CaptureQueriesContext(connection) as warm:
+        client.get(item.get_absolute_url() + "?comments=all")
+    assert len(warm) < len(cold)  # the threads came from the cache, not the database
+    services.comment_edit(user=owner, comment=comment, body="second thought")
+    assert "second thought" in client.get(item.get_absolute_url()).content.decode()
+    reply = services.comment_create(author=owner, item=item, body="a reply", parent=comment)
+    assert "a reply" in client.get(item.get_absolute_url()).content.decode()
+    services.comment_hide(moderator=make_user("moderator", is_staff=True), comment=reply)
+    page = client.get(item.get_absolute_url()).content.decode()
+    assert "a reply" not in page and "This comment was hidden by a moderator." in page
+    services.comment_delete(user=owner, comment=comment)
+    assert "second thought" not in client.get(item.get_absolute_url()).content.decode()
+
+
+# ---- Uploads: the progress bar's JSON answers; the form still works without the script ----
+
+def test_homework_answers_json_to_the_upload_script(owner_client, owner, media_root):
+    from tests.gallery.factories import make_item, png_upload
+
+    item = make_item()
+    url = f"/items/{item.slug}/homework/"
+    bad = owner_client.post(url, {"file": SimpleUploadedFile("x.png", b"not a picture"), "licence": "CC-BY-4.0"},
+                            HTTP_ACCEPT="application/json")
+    assert bad.status_code == 400 and "not an image or video" in bad.json()["message"]
+    empty = owner_client.post(url, {}, HTTP_ACCEPT="application/json")
+    assert empty.status_code == 400 and empty.json()["extra"]["fields"]["file"]
+    good = owner_client.post(url, {"file": png_upload(), "title": "By hand", "licence": "CC-BY-4.0"},
+                             HTTP_ACCEPT="application/json")
+    assert good.status_code == 200 and good.json() == {"redirect": f"{item.get_absolute_url()}#versions"}
+    page = owner_client.get(good.json()["redirect"]).content.decode()
+    assert "Thank you! Your homework is on the page." in page and "By hand" in page
+    assert "data-upload-form" in page and "js/upload.js" in page and "data-upload-sending" in page
+    plain = owner_client.post(url, {"file": SimpleUploadedFile("x.png", b"not a picture"), "licence": "CC-BY-4.0"})
+    assert plain.status_code == 302 and plain["Location"].endswith("#homework")
+
+
+def test_stills_get_the_zoomable_viewer_and_films_do_not(client, demo):
+    photo = client.get("/items/demo-cameraman-photo/").content.decode()
+    assert "data-zoom-viewer" in photo and "js/zoom.js" in photo
+    assert 'href="/items/demo-cameraman-photo/media/"' in photo  # the full-size file, also without the script
+    film = client.get("/items/demo-astronaut-film/").content.decode()
+    assert "data-zoom-viewer" not in film and "js/zoom.js" not in film

@@ -9,7 +9,7 @@ from gallery import services
 from gallery.models import Item, Report, Version, Vote
 from jobs import services as job_services
 from restoration_site.errors import ApplicationError
-from tests.gallery.factories import make_item, make_version, png_upload
+from tests.gallery.factories import make_item, make_version, png_upload, run_derived_media
 from tests.jobs.factories import upload_of
 
 
@@ -34,13 +34,15 @@ def test_homework_is_stored_and_listed_with_its_facts(owner, item, media_root):
     assert version.media.name == f"items/{item.slug}/versions/{version.uid}/media.png"
     assert version.media_info["width"] == 64
     assert probe(version.media.path).kind == "image"
+    assert not version.poster  # made by the worker, not in the request
+    run_derived_media(version)
     assert probe(version.poster.path).format == "jpeg"  # grids load this small copy, not the upload
 
 
 def test_a_large_scan_gets_a_small_poster_for_grids(staff, media_root):
     item = services.item_create(uploader=staff, upload=png_upload(size=(2400, 1600)), kind=Item.Kind.PAINTING,
                                 title="Big scan")
-    poster = probe(item.poster.path)
+    poster = probe(run_derived_media(item).poster.path)
     assert (poster.width, poster.height) == (640, 427) and poster.format == "jpeg"
 
 
@@ -137,7 +139,9 @@ def test_a_film_item_gets_a_poster_and_its_facts(staff, media_root, film_clip):
     item = services.item_create(uploader=staff, upload=upload_of(film_clip), kind=Item.Kind.FILM,
                                 title="Beijing street, 1920s")
     assert item.media_info["fps"] == 12.0 and item.media_info["audio_codecs"] == ["aac"]
-    assert item.poster.name.endswith("poster.jpg")
+    assert not item.poster
+    poster = probe(run_derived_media(item).poster.path)  # the first frame, scaled for grids
+    assert item.poster.name.endswith("poster.jpg") and (poster.width, poster.height) == (320, 240)
     with pytest.raises(ApplicationError, match="A film clip needs a video file."):
         services.item_create(uploader=staff, upload=png_upload(), kind=Item.Kind.FILM, title="Not a film")
 
@@ -158,21 +162,43 @@ def test_a_finished_job_is_published_with_its_recipe(owner, stranger, media_root
     assert version.recipe["stages"][0]["stage"] == "deflicker" and not version.ai_color
     assert version.job == job and not version.is_homework
     assert probe(version.media.path).frame_count == 24
-    assert version.poster.name.endswith("poster.jpg")
+    assert run_derived_media(version).poster.name.endswith("poster.jpg")
     with pytest.raises(ApplicationError, match="already published"):
         services.version_publish_from_job(user=owner, job=job)
+
+
+def test_a_published_version_keeps_the_models_and_weights_that_made_it(owner, media_root, make_user):
+    """The engine records provenance in the job's recipe; publishing keeps it and its colour flag."""
+    from django.core.files.base import ContentFile
+
+    from jobs.models import Job, JobState
+
+    staff = make_user("boss", is_staff=True)
+    item = services.item_create(uploader=staff, upload=png_upload(), kind=Item.Kind.PHOTO, title="Scan")
+    provenance = {"models": [{"key": "ddcolor-tiny", "sha256": "ef" * 32, "licence": "CC-BY-NC-4.0"}],
+                  "notes": [], "ai_color": True}
+    job = Job(owner=owner, item=item, kind="image", state=JobState.SUCCEEDED,
+              recipe={"name": "painting", "stages": [{"stage": "tone"}], "provenance": provenance})
+    job.source.save("source.png", ContentFile(png_upload().read()), save=False)
+    job.result.save("result.png", ContentFile(png_upload(seed=3).read()), save=False)
+    job.save()
+    version = services.version_publish_from_job(user=owner, job=job)
+    assert version.ai_color  # the stage generated colour, whatever its name
+    assert version.provenance["models"] == [{"key": "ddcolor-tiny", "sha256": "ef" * 32, "short_hash": "ef" * 6,
+                                             "licence": "CC-BY-NC-4.0", "non_commercial": True}]
 
 
 def test_a_video_browsers_cannot_play_gets_a_web_copy_from_the_worker(owner, media_root, pcm_clip,
                                                                        django_capture_on_commit_callbacks, client):
     film = make_item(kind=Item.Kind.FILM)
     assert not probe(pcm_clip).browser_playable  # PCM audio in Matroska
-    with mock.patch("gallery.tasks.make_web_copy.delay") as enqueue:
+    with mock.patch("gallery.tasks.make_derived_media.delay") as enqueue:
         with django_capture_on_commit_callbacks(execute=True):
             version = services.homework_hand_in(author=owner, item=film, upload=upload_of(pcm_clip))
     enqueue.assert_called_once_with("gallery.Version", version.pk)
-    services.media_make_web_copy(model_label="gallery.Version", pk=version.pk)  # what the worker runs
-    version.refresh_from_db()
+    assert not version.web_media and not version.poster
+    run_derived_media(version)
+    assert probe(version.poster.path).format == "jpeg"
     web = probe(version.web_media.path)
     assert web.browser_playable and web.frame_count == 10 and web.audio_codecs == ["aac"]
     played = client.get(f"/versions/{version.uid}/media/")
@@ -180,12 +206,51 @@ def test_a_video_browsers_cannot_play_gets_a_web_copy_from_the_worker(owner, med
     assert client.get(f"/versions/{version.uid}/original/")["Content-Disposition"].endswith('.mkv"')
 
 
-def test_a_playable_upload_needs_no_copy(owner, media_root, film_clip, django_capture_on_commit_callbacks):
+def test_a_playable_upload_gets_a_poster_but_no_copy(owner, media_root, film_clip,
+                                                     django_capture_on_commit_callbacks):
     film = make_item(kind=Item.Kind.FILM)
-    with mock.patch("gallery.tasks.make_web_copy.delay") as enqueue:
+    with mock.patch("gallery.tasks.make_derived_media.delay") as enqueue:
         with django_capture_on_commit_callbacks(execute=True):
-            services.homework_hand_in(author=owner, item=film, upload=upload_of(film_clip))
-    enqueue.assert_not_called()
+            version = services.homework_hand_in(author=owner, item=film, upload=upload_of(film_clip))
+    enqueue.assert_called_once_with("gallery.Version", version.pk)
+    run_derived_media(version)
+    assert version.poster and not version.web_media
+    poster_name = version.poster.name
+    run_derived_media(version)  # a repeated delivery of the task changes nothing
+    assert version.poster.name == poster_name
+
+
+def test_uploads_leave_decoding_to_the_worker(staff, owner, item, media_root, film_clip,
+                                             django_capture_on_commit_callbacks):
+    """The request stores and checks the file; posters and web copies are the task's."""
+    with mock.patch("gallery.tasks.make_derived_media.delay") as enqueue, \
+            mock.patch("gallery.services.media_write_poster") as write_poster, \
+            mock.patch("gallery.services.transcode_for_web") as transcode:
+        with django_capture_on_commit_callbacks(execute=True):
+            film = services.item_create(uploader=staff, upload=upload_of(film_clip), kind=Item.Kind.FILM, title="Clip")
+            version = services.homework_hand_in(author=owner, item=item, upload=png_upload())
+    write_poster.assert_not_called()
+    transcode.assert_not_called()
+    assert [c.args for c in enqueue.call_args_list] == [("gallery.Item", film.pk), ("gallery.Version", version.pk)]
+    assert not film.poster and not version.poster
+
+
+def test_a_broker_that_is_down_does_not_lose_the_upload(owner, item, media_root, django_capture_on_commit_callbacks):
+    from kombu.exceptions import OperationalError
+
+    with mock.patch("gallery.tasks.make_derived_media.delay", side_effect=OperationalError("no broker")):
+        with django_capture_on_commit_callbacks(execute=True):
+            version = services.homework_hand_in(author=owner, item=item, upload=png_upload())
+    assert Version.objects.filter(pk=version.pk).exists() and not version.poster
+
+
+def test_the_item_page_shows_a_placeholder_until_the_poster_is_made(owner, item, media_root, client):
+    version = services.homework_hand_in(author=owner, item=item, upload=png_upload(), title="Mine")
+    page = client.get(item.get_absolute_url()).content.decode()
+    assert "thumb-placeholder" in page and f"/versions/{version.uid}/poster/" not in page
+    run_derived_media(version)
+    page = client.get(item.get_absolute_url()).content.decode()
+    assert f"/versions/{version.uid}/poster/" in page
 
 
 def test_curators_add_items_in_the_admin_with_checked_uploads(client, make_user, media_root, tmp_path):
@@ -211,6 +276,13 @@ def test_curators_add_items_in_the_admin_with_checked_uploads(client, make_user,
     assert not Item.objects.filter(slug="bad").exists()
 
 
+def test_the_admins_item_form_gets_the_upload_progress_bar(client, make_user, media_root):
+    client.force_login(make_user("admin", is_staff=True, is_superuser=True))
+    page = client.get("/admin/gallery/item/add/").content.decode()
+    assert "js/upload.js" in page
+    assert 'data-upload-sending="Uploading: {percent}%"' in page  # its labels, on the file input
+
+
 def test_replacing_an_items_file_keeps_the_old_one_until_the_new_one_is_saved(staff, media_root, noisy_png):
     item = services.item_create(uploader=staff, upload=SimpleUploadedFile("a.png", noisy_png), kind=Item.Kind.PHOTO,
                                 title="Scan")
@@ -219,9 +291,11 @@ def test_replacing_an_items_file_keeps_the_old_one_until_the_new_one_is_saved(st
         services.item_save_with_media(item=item, upload=SimpleUploadedFile("b.png", b"broken"))
     item.refresh_from_db()
     assert item.media.path == old and probe(old).kind == "image"
+    run_derived_media(item)
     services.item_save_with_media(item=item, upload=png_upload(seed=9))
     item.refresh_from_db()
-    assert item.media.path != old
+    assert item.media.path != old and not item.poster
+    run_derived_media(item)
     assert sorted(str(p) for p in files_under(media_root)) == sorted([item.media.name, item.poster.name])  # old gone
 
 

@@ -2,9 +2,12 @@
 browse and filter, compare before/after with the keyboard, sign up, hand in homework, comment."""
 import io
 import shutil
+import time
+from unittest import mock
 
 import numpy as np
 import pytest
+import requests
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 from skimage import data
@@ -34,12 +37,16 @@ def gallery(site):
     from gallery.demo import seed_demo_items
     from gallery.models import Item
 
+    from tests.gallery.factories import run_derived_media
+
     seed_demo_items()
     restorer = site.make_user("restorer")
-    version = services.homework_hand_in(
-        author=restorer, item=Item.objects.get(slug=PHOTO), title="Cleaned by hand",
-        upload=SimpleUploadedFile("cleaned.png", _png_bytes(1), content_type="image/png"))
-    return {"version": version}
+    # This process has no broker: make the poster here, as the site's worker would.
+    with mock.patch("gallery.tasks.make_derived_media.delay"):
+        version = services.homework_hand_in(
+            author=restorer, item=Item.objects.get(slug=PHOTO), title="Cleaned by hand",
+            upload=SimpleUploadedFile("cleaned.png", _png_bytes(1), content_type="image/png"))
+    return {"version": run_derived_media(version)}
 
 
 @pytest.fixture
@@ -112,12 +119,22 @@ def test_browse_compare_sign_up_hand_in_and_comment(site, gallery, page, tmp_pat
         page.click("main button[type=submit]")
     assert page.url == item_url  # back on the item page the visitor signed up from
 
-    # Hand in homework: it is listed on the item page, with its AI-color label.
+    # Hand in homework, sent by upload.js with a progress bar: a bad file's error shows in the form,
+    # which keeps what was typed; a good one is listed on the item page, with its AI-color label.
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not a picture at all")
+    page.set_input_files("#id_file", str(broken))
+    page.fill("#id_title", "Newcomer's homework")
+    page.check("#id_ai_color")
+    with page.expect_request(lambda r: r.url.endswith("/homework/") and r.method == "POST") as sent:
+        page.click("#homework button[type=submit]")
+    assert sent.value.resource_type == "xhr"
+    page.wait_for_selector("#homework .upload-error", state="visible")
+    assert "not an image or video" in page.text_content("#homework .upload-error")
+    assert page.input_value("#id_title") == "Newcomer's homework" and page.url.startswith(item_url)
     upload = tmp_path / "my-homework.png"
     upload.write_bytes(_png_bytes(2))
     page.set_input_files("#id_file", str(upload))
-    page.fill("#id_title", "Newcomer's homework")
-    page.check("#id_ai_color")
     with page.expect_navigation():
         page.click("#homework button[type=submit]")
     assert "Thank you" in page.text_content(".messages")
@@ -137,4 +154,46 @@ def test_browse_compare_sign_up_hand_in_and_comment(site, gallery, page, tmp_pat
     page.evaluate("document.querySelectorAll('img[loading=lazy]').forEach(img => { img.loading = 'eager'; })")
     page.wait_for_function("Array.from(document.images).every(img => img.complete && img.naturalWidth > 0)")
     page.screenshot(path=str(tmp_path / "item_page.png"), full_page=True)
+    assert page.errors == []
+
+
+@pytest.fixture
+def curator(site):
+    return site.make_user("curator", is_staff=True, is_superuser=True)
+
+
+def test_a_curator_uploads_an_item_in_the_admin_and_the_worker_makes_its_poster(site, curator, page, tmp_path):
+    page.goto(f"{site.url}/admin/login/?next=/admin/gallery/item/add/")
+    page.fill("#id_username", "curator")
+    page.fill("#id_password", "pw-for-integration-1")
+    with page.expect_navigation():
+        page.click("input[type=submit]")
+    page.fill("#id_title", "The Bund at dusk")
+    page.press("#id_title", "Tab")  # the admin fills the slug from the title as the field is left
+    page.select_option("#id_kind", "photo")
+    slug = page.input_value("#id_slug")
+    assert slug == "the-bund-at-dusk"
+
+    # A bad file: sent by upload.js; the admin's own page with its error replaces the form.
+    broken = tmp_path / "scan.png"
+    broken.write_bytes(b"not a picture at all")
+    page.set_input_files("#id_media", str(broken))
+    with page.expect_request(lambda r: r.url.endswith("/admin/gallery/item/add/") and r.method == "POST") as sent:
+        page.click("input[name=_save]")
+    assert sent.value.resource_type == "xhr"
+    page.wait_for_selector(".errorlist")
+    assert "not an image or video" in page.text_content(".errorlist")
+
+    # A good one: the admin's redirect is followed, and the site's worker makes the poster.
+    good = tmp_path / "bund.png"
+    good.write_bytes(_png_bytes(3))
+    page.set_input_files("#id_media", str(good))
+    with page.expect_navigation(url="**/admin/gallery/item/"):
+        page.click("input[name=_save]")
+    deadline = time.monotonic() + 60
+    while requests.get(f"{site.url}/items/{slug}/poster/", timeout=10).status_code != 200:
+        assert time.monotonic() < deadline, "the worker made no poster\n" + site.dump_logs()
+        time.sleep(0.5)
+    page.goto(f"{site.url}/gallery/")
+    assert page.locator(f"#gallery-items img[src$='/items/{slug}/poster/']").count() == 1
     assert page.errors == []
