@@ -1,0 +1,62 @@
+"""A faces job from launch to published version: routing, the real stage, and the record of how it ran."""
+import shutil
+from unittest import mock
+
+import pytest
+from django.urls import reverse
+
+from engine.faces.synthetic import moving_faces_clip
+from engine.io import probe
+from engine.models import registry
+from engine.synthetic import write_clip
+from gallery.models import Item
+from gallery.services import version_publish_from_job
+from jobs import services
+from jobs.models import JobState
+from restoration_site.errors import ApplicationError
+from tests.gallery.factories import make_item
+
+FACES_RECIPE = {"name": "faces-only", "stages": [{"stage": "faces", "params": {"model": "auto"}}]}
+
+
+@pytest.fixture
+def film_item(media_root, tmp_path):
+    clip = tmp_path / "three-people.mp4"
+    write_clip(clip, moving_faces_clip(count=8).frames, fps=8, audio_seconds=1.0)
+    item = make_item(kind=Item.Kind.FILM, title="Three people in a street")
+    target = media_root / "items" / item.slug / "original.mp4"
+    shutil.copy(clip, target)
+    item.media.name = f"items/{item.slug}/original.mp4"
+    item.save()
+    return item
+
+
+def test_a_faces_job_without_gpen_weights_says_so_and_its_version_shows_the_models(
+        client, owner, film_item, settings, tmp_path, monkeypatch):
+    monkeypatch.setenv("ENGINE_MODELS_DIR", str(tmp_path / "no-models"))  # no GPEN checkpoint installed
+    with mock.patch("jobs.services.send_job_event"), mock.patch("jobs.tasks.run_job.apply_async"):
+        # GPEN wants a GPU; none is online, so the user is asked before the job runs on a CPU.
+        with pytest.raises(ApplicationError) as refused:
+            services.job_create_for_item(owner=owner, item=film_item, recipe=FACES_RECIPE)
+        assert refused.value.extra["field"] == "allow_cpu"
+        job = services.job_create_for_item(owner=owner, item=film_item, recipe=FACES_RECIPE, allow_cpu=True)
+        services.job_run(job_id=job.id, worker="cpu@test")
+    assert job.queue == "cpu"
+    job.refresh_from_db()
+    assert job.state == JobState.SUCCEEDED, job.error
+    result = probe(job.result.path)
+    assert result.frame_count == 8 and result.audio_codecs == ["aac"]
+
+    provenance = job.recipe["provenance"]
+    assert any("GPEN was not used" in note for note in provenance["notes"])
+    fallback = [m for m in provenance["models"] if m["key"].startswith("realesr-animevideov3")]
+    assert fallback, provenance
+    installed = registry.require(fallback[0]["key"])
+    assert fallback[0]["sha256"] == ",".join(installed.sha256)
+    assert not provenance["ai_color"]
+
+    version = version_publish_from_job(user=owner, job=job, title="Faces, fusion + Real-ESRGAN")
+    assert not version.ai_color
+    page = client.get(reverse("item", args=[film_item.slug])).content.decode()
+    assert fallback[0]["key"] in page and fallback[0]["sha256"][:12] in page
+    assert "GPEN was not used" in page
