@@ -12,7 +12,8 @@ from engine.io import probe
 from engine.io.image import write_image
 from engine.pipeline import Pipeline
 from engine.recipes import load_recipe
-from engine.synthetic import degrade, make_old_film
+from engine.faces.synthetic import moving_faces_clip
+from engine.synthetic import degrade, make_old_film, write_clip
 from gallery.models import (Collection, CollectionItem, Item, Licence, Partner, Version, item_file_path,
                             version_file_path)
 from gallery.services import media_write_poster
@@ -34,6 +35,15 @@ DEMO_ITEMS = [
         "description": "A launch pad photo turned into a 16 fps clip with grain and exposure flicker.",
         "description_zh": "一张发射台照片，被处理成带颗粒和曝光闪烁的 16 帧/秒片段。",
         "date_text": "2000s", "year": 2000, "date_precision": "decade", "place": "", "creator": "", "rights": "Public domain",
+    },
+    {
+        "slug": "demo-three-people-film", "kind": Item.Kind.FILM, "sample": "three-people", "recipe": "film-faces",
+        "title": "Three faces crossing (demo film)", "title_zh": "交错而过的三张脸（演示影片）",
+        "description": "Three faces cut from the astronaut portrait move across a photo of a coffee cup, one "
+                       "passing in front of another, as a grainy gray 12 fps clip: a test for the faces stage.",
+        "description_zh": "从宇航员肖像中取出的三张脸在一张咖啡杯照片上移动，其中一人从另一人前面经过，"
+                          "处理成带颗粒的灰度 12 帧/秒片段，用来试验人脸修复。",
+        "date_text": "1992", "year": 1992, "place": "", "creator": "NASA", "rights": "Public domain (NASA)",
     },
     {
         "slug": "demo-cameraman-photo", "kind": Item.Kind.PHOTO, "sample": "camera",
@@ -68,26 +78,29 @@ def seed_demo_items(stdout=None, *, with_versions: bool = True) -> int:
     for spec in DEMO_ITEMS:
         if Item.objects.filter(slug=spec["slug"]).exists():
             continue
-        fields = {k: v for k, v in spec.items() if k != "sample"}
+        fields = {k: v for k, v in spec.items() if k not in ("sample", "recipe")}
         item = Item(credit_line=SAMPLE_CREDIT, institution="scikit-image sample data",
                     call_number="skimage.data." + spec["sample"], **fields)
         folder = Path(settings.MEDIA_ROOT) / item_file_path(item, "")
         folder.mkdir(parents=True, exist_ok=True)
-        photo = _sample_rgb(spec["sample"])
-        if item.kind == Item.Kind.FILM:
+        if spec["sample"] == "three-people":
+            media = folder / "original.mp4"
+            _write_three_people(media, seed=made)
+        elif item.kind == Item.Kind.FILM:
+            photo = _sample_rgb(spec["sample"])
             media = folder / "original.mp4"
             fps = 12.0 if "astronaut" in spec["slug"] else 16.0
             make_old_film(photo, media, seconds=3.0, fps=fps, size=(480, 360), seed=made)
         else:
             media = folder / "original.png"
-            write_image(media, degrade(photo, np.random.default_rng(made), flicker=0.0))
+            write_image(media, degrade(_sample_rgb(spec["sample"]), np.random.default_rng(made), flicker=0.0))
         item.media.name = str(media.relative_to(settings.MEDIA_ROOT))
         item.poster.name = str(media_write_poster(media, "video" if item.kind == Item.Kind.FILM else "image").relative_to(settings.MEDIA_ROOT))
         item.media_info = probe(media).as_dict()
         item.full_clean()
         item.save()
         if with_versions:
-            _restore_demo_item(item, folder)
+            _restore_demo_item(item, folder, spec.get("recipe"))
         made += 1
         if stdout is not None:
             stdout.write(f"  demo item: {item.title}")
@@ -103,15 +116,24 @@ def _demo_restorer():
     return user
 
 
-def _restore_demo_item(item: Item, folder: Path) -> None:
+def _write_three_people(path: Path, *, seed: int) -> None:
+    """A short gray, grainy clip of three moving faces, with a sound track."""
+    rng = np.random.default_rng(seed)
+    clean = moving_faces_clip(count=24, size=(480, 360), head=96).frames
+    write_clip(path, [degrade(frame, rng, flicker=0.08, grain=8.0, scratches=0) for frame in clean], fps=12.0,
+               audio_seconds=2.0)
+
+
+def _restore_demo_item(item: Item, folder: Path, recipe_name: str | None = None) -> None:
     """A first version of each demo item, made by the engine with a preset, so pages can compare."""
-    recipe = load_recipe("film-default" if item.kind == Item.Kind.FILM else "painting")
+    recipe = load_recipe(recipe_name or ("film-default" if item.kind == Item.Kind.FILM else "painting"))
     version = Version(item=item, author=_demo_restorer(), title=f"Demo restoration ({recipe.name})",
                       licence=Licence.CC_BY, recipe=recipe.as_dict(), featured=True)
     suffix = ".mp4" if item.kind == Item.Kind.FILM else ".png"
     target = Path(settings.MEDIA_ROOT) / version_file_path(version, "media" + suffix)
     target.parent.mkdir(parents=True, exist_ok=True)
-    Pipeline(recipe).run(folder / Path(item.media.name).name, target)
+    run = Pipeline(recipe).run(folder / Path(item.media.name).name, target)
+    version.recipe = {**version.recipe, "provenance": run.provenance}
     version.media.name = str(target.relative_to(settings.MEDIA_ROOT))
     version.media_info = probe(target).as_dict()
     version.poster.name = str(media_write_poster(target, version.media_info["kind"]).relative_to(settings.MEDIA_ROOT))

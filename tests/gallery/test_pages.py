@@ -35,6 +35,10 @@ def test_demo_items_come_with_a_first_restoration_and_a_collection(client, db, m
     assert info.frame_count == film.media_info["frame_count"] and info.audio_codecs == ["aac"]
     photo_version = Item.objects.get(slug="demo-coffee-photo").versions.get()
     assert photo_version.recipe["name"] == "painting"
+    # The faces demo: its first version went through the faces stage and says how.
+    faces_version = Item.objects.get(slug="demo-three-people-film").versions.get()
+    assert faces_version.recipe["name"] == "film-faces"
+    assert any("3 faces tracked" in note for note in faces_version.recipe["provenance"]["notes"])
     assert "First restorations" in client.get("/collections/demo-collection/").content.decode()
 
 
