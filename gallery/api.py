@@ -126,6 +126,7 @@ class VersionSerializer(serializers.Serializer):
     ai_color = serializers.BooleanField(help_text="The colors are made up by a machine.")
     is_homework = serializers.BooleanField()
     featured = serializers.BooleanField()
+    is_hidden = serializers.BooleanField(help_text="Hidden by a moderator (only staff see hidden versions).")
     job = serializers.UUIDField(source="job_id", allow_null=True)
     vote_count = serializers.IntegerField()
     voted = serializers.BooleanField(help_text="Whether the requesting user votes for it.")
@@ -315,12 +316,14 @@ def _item(slug: str) -> Item:
 
 
 def _visible_version(user, uid) -> Version:
-    """A visible version with `vote_count` and `voted` for `user`; hidden ones are 404."""
-    return get_object_or_404(selectors._visible_versions(user), uid=uid)
+    """A version with `vote_count` and `voted` for `user`; hidden ones are 404 except for staff."""
+    return get_object_or_404(selectors._visible_versions(user, include_hidden=user.is_staff), uid=uid)
 
 
 def _item_versions(item: Item, user) -> QuerySet[Version]:
-    return selectors._visible_versions(user).filter(item=item).order_by("-featured", "-created_at", "id")
+    """The item's versions; staff also get hidden ones (marked `is_hidden`), as on the item page."""
+    return (selectors._visible_versions(user, include_hidden=user.is_staff).filter(item=item)
+            .order_by("-featured", "-created_at", "id"))
 
 
 def _item_detail(slug: str, user) -> Item:

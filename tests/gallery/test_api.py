@@ -147,7 +147,7 @@ def test_item_detail_has_provenance_facts_versions_and_collections(client, item,
     assert error(client.get("/api/items/no-such-item/"), 404)
 
 
-def test_item_versions_and_version_detail(client, item, owner, stranger):
+def test_item_versions_and_version_detail(client, item, owner, stranger, make_user):
     versions = [make_version(item, owner, title=f"v{i}") for i in range(3)]
     hidden = make_version(item, owner, is_hidden=True)
     page = client.get(f"/api/items/{item.slug}/versions/").json()
@@ -160,7 +160,13 @@ def test_item_versions_and_version_detail(client, item, owner, stranger):
     assert client.get(detail["media_url"]).status_code == 200
     assert client.get(f"/api/versions/{versions[0].uid}/").json()["voted"] is False
     assert error(client.get(f"/api/versions/{hidden.uid}/"), 404)
+    assert error(login(owner).get(f"/api/versions/{hidden.uid}/"), 404)  # hidden from its author too
     assert error(client.get("/api/items/nope/versions/"), 404)
+    # Staff moderate: they see hidden versions, marked so.
+    curator = login(make_user("curator", is_staff=True))
+    staff_page = curator.get(f"/api/items/{item.slug}/versions/").json()
+    assert staff_page["count"] == 4 and [v["is_hidden"] for v in staff_page["results"]].count(True) == 1
+    assert curator.get(f"/api/versions/{hidden.uid}/").json()["is_hidden"] is True
 
 
 def test_only_staff_add_items(client, owner, staff, media_root, noisy_png, film_clip):
