@@ -2,6 +2,7 @@
 comments, reports, moderation. Views and the API only call these."""
 from __future__ import annotations
 
+import logging
 import shutil
 import uuid
 from datetime import timedelta
@@ -16,12 +17,14 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from engine.io import probe, read_image, read_video_frames, transcode_for_web
-from engine.errors import UnsupportedMedia
+from engine.errors import EngineError, UnsupportedMedia
 from engine.pipeline import jpeg_preview
 from gallery.models import Comment, Item, Licence, Report, Version, Vote, item_file_path, version_file_path
 from jobs.models import Job, JobState
 from restoration_site.errors import ApplicationError
 from restoration_site.uploads import inspect_media, spool_upload, store_media
+
+logger = logging.getLogger(__name__)
 
 # Stages whose output colors are made up by a machine, not recorded in the source.
 AI_COLOR_STAGES = {"colorize"}
@@ -78,6 +81,22 @@ def media_make_derived(*, model_label: str, pk: int) -> None:
         transcode_for_web(source, target)
         obj.web_media.name = _relative(target)
         obj.save(update_fields=["web_media"])
+
+
+def media_derived_sweep(*, older_than_seconds: int = 120, limit: int = 20) -> int:
+    """Make the posters that are still missing a while after upload (the broker was down, or the
+    task failed); returns how many media were done. Run periodically by Celery beat."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    done = 0
+    for model in (Item, Version):
+        for pk in model.objects.filter(poster="", created_at__lt=cutoff).exclude(media="").values_list(
+                "pk", flat=True)[:limit]:
+            try:
+                media_make_derived(model_label=model._meta.label, pk=pk)
+                done += 1
+            except (EngineError, OSError):
+                logger.warning("Could not make the poster of %s %s", model._meta.label, pk, exc_info=True)
+    return done
 
 
 def item_create(*, uploader, upload, kind: str, title: str, **fields) -> Item:

@@ -164,6 +164,8 @@ JOB_WORKER_STALE_SECONDS = int(os.environ.get("JOB_WORKER_STALE_SECONDS", 90))
 JOB_ETA_DEFAULT_MPX_PER_SECOND = float(os.environ.get("JOB_ETA_DEFAULT_MPX_PER_SECOND", 0.5))
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-jobs": {"task": "jobs.reap_stale_jobs", "schedule": float(os.environ.get("JOB_REAP_INTERVAL", 60))},
+    # Posters whose task never ran (broker down at upload) or failed are made later.
+    "make-missing-posters": {"task": "gallery.make_missing_posters", "schedule": 300.0},
 }
 
 HOMEWORK_DAILY_CAP = int(os.environ.get("HOMEWORK_DAILY_CAP", 5))

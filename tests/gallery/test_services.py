@@ -1,8 +1,11 @@
 import re
+from datetime import timedelta
+from pathlib import Path
 from unittest import mock
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from engine.io import probe
 from gallery import services
@@ -242,6 +245,13 @@ def test_a_broker_that_is_down_does_not_lose_the_upload(owner, item, media_root,
         with django_capture_on_commit_callbacks(execute=True):
             version = services.homework_hand_in(author=owner, item=item, upload=png_upload())
     assert Version.objects.filter(pk=version.pk).exists() and not version.poster
+    # The periodic sweep makes the missing poster once the upload is a little old.
+    assert services.media_derived_sweep() == 0  # too fresh: its own task may still be on the way
+    Version.objects.filter(pk=version.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+    assert services.media_derived_sweep() == 1
+    version.refresh_from_db()
+    assert version.poster and Path(version.poster.path).is_file()
+    assert services.media_derived_sweep() == 0
 
 
 def test_the_item_page_shows_a_placeholder_until_the_poster_is_made(owner, item, media_root, client):
