@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from engine.recipes import load_recipe, preset_names
 from gallery.models import Item
-from jobs import services
+from jobs import face_services, services
 from jobs.selectors import job_events, job_get_visible, job_snapshot, jobs_visible_to, user_quota
 
 
@@ -64,6 +64,10 @@ class JobListCreateApi(APIView):
         item = serializers.PrimaryKeyRelatedField(queryset=Item.objects.all(), required=False,
                                                   help_text="Or a gallery item to restore, instead of a file.")
         recipe = serializers.ChoiceField(choices=preset_names(), default="film-default")
+        face_references = serializers.ListField(
+            child=serializers.FileField(), required=False, max_length=face_services.MAX_FACE_REFERENCES,
+            help_text=("Reference photos of the people in the shot (images, several parts of this name in a "
+                       "multipart body), for recipes with a faces stage (e.g. film-faces); refused with any other."))
         allow_cpu = serializers.BooleanField(default=False, help_text=(
             "Run a recipe that needs a GPU on a CPU when no GPU worker is online or your GPU time is spent."))
         confirm = serializers.BooleanField(default=False, help_text=(
@@ -87,12 +91,9 @@ class JobListCreateApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         given = data.validated_data
-        if "item" in given:
-            job = services.job_create_for_item(owner=request.user, item=given["item"], recipe_name=given["recipe"],
-                                               allow_cpu=given["allow_cpu"], confirm=given["confirm"])
-        else:
-            job = services.job_create_from_upload(owner=request.user, upload=given["file"],
-                                                  recipe_name=given["recipe"], allow_cpu=given["allow_cpu"])
+        job = face_services.job_create_with_face_references(
+            owner=request.user, item=given.get("item"), upload=given.get("file"), recipe_name=given["recipe"],
+            uploads=given.get("face_references", []), allow_cpu=given["allow_cpu"], confirm=given["confirm"])
         return Response(job_snapshot(job), status=status.HTTP_201_CREATED)
 
 

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from gallery.forms import PublishForm
 from gallery.models import Item, Version
 from gallery.services import version_publish_from_job
-from jobs import services
+from jobs import face_services, services
 from jobs.forms import JobForm, RecipeForm
 from jobs.selectors import job_events, job_get_visible, job_snapshot, jobs_visible_to, queue_overview, user_quota
 from restoration_site.errors import ApplicationError
@@ -31,13 +31,15 @@ def job_new(request):
     status = 200
     if request.method == "POST":
         if form.is_valid():
+            given = form.cleaned_data
             try:
-                job = services.job_create_from_upload(
-                    owner=request.user, upload=form.cleaned_data["file"], recipe_name=form.cleaned_data["recipe"],
-                    allow_cpu=form.cleaned_data["allow_cpu"])
+                job = face_services.job_create_with_face_references(
+                    owner=request.user, upload=given["file"], recipe_name=given["recipe"],
+                    uploads=given["face_references"], allow_cpu=given["allow_cpu"])
                 return redirect("jobs:detail", job_id=job.id)
             except ApplicationError as exc:
-                form.add_error("allow_cpu" if exc.extra.get("field") == "allow_cpu" else "file", exc.message)
+                field = exc.extra.get("field")
+                form.add_error(field if field in ("allow_cpu", "face_references") else "file", exc.message)
         status = 400
     return render(request, "jobs/new.html", {"form": form, "quota": user_quota(request.user)}, status=status)
 
@@ -52,23 +54,27 @@ def job_new_for_item(request, item_id: int):
     item = get_object_or_404(Item, pk=item_id)
     version = Version.objects.filter(uid=request.POST.get("from_version") or None, item=item,
                                      is_hidden=False).first() if request.POST.get("from_version") else None
-    form = RecipeForm(request.POST)
+    form = RecipeForm(request.POST, request.FILES)
     if version is None and not form.is_valid():
-        messages.error(request, _("Choose a recipe."))
+        messages.error(request, " ".join(form.errors.get("face_references", [])) or _("Choose a recipe."))
         return redirect(item)
     flags = {"allow_cpu": _posted_flag(request, "allow_cpu"), "confirm": _posted_flag(request, "confirm")}
     try:
         if version is not None:  # "restore again" with the exact recipe that made a version
             job = services.job_create_for_item(owner=request.user, item=item, recipe=version.recipe, **flags)
         else:
-            job = services.job_create_for_item(owner=request.user, item=item, recipe_name=form.cleaned_data["recipe"],
-                                               **flags)
+            # Photos stored by this try stay stored if a question is asked, to be sent back with the answer.
+            job = face_services.job_create_with_face_references(
+                owner=request.user, item=item, recipe_name=form.cleaned_data["recipe"],
+                uploads=form.cleaned_data["face_references"], stored=form.cleaned_data["face_references_stored"],
+                keep_for_answer=True, **flags)
     except ApplicationError as exc:
         if exc.extra.get("confirm_required") or exc.extra.get("field") == "allow_cpu":
             # A question, not a dead end: the same launch again, with the answer as a button.
             return render(request, "jobs/confirm.html", {
                 "item": item, "message": exc.message, "posted": request.POST, "flags": flags,
                 "running_job": exc.extra.get("job"), "asks_cpu": exc.extra.get("field") == "allow_cpu",
+                "face_references": exc.extra.get("face_references", []),
             }, status=exc.status_code)
         messages.error(request, exc.message)
         return redirect(item)
