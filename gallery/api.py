@@ -121,7 +121,8 @@ class VersionSerializer(serializers.Serializer):
     description = serializers.CharField(help_text="How it was made (for homework).")
     author = serializers.CharField(source="author.username", allow_null=True)
     licence = serializers.ChoiceField(choices=Licence.choices)
-    recipe = serializers.JSONField(help_text="Stages, parameters and models, for a version made by a job.")
+    recipe = serializers.JSONField(source="recipe_public", help_text=(
+        "Stages, parameters and models, for a version made by a job (files it used by their name only)."))
     provenance = ProvenanceSerializer(help_text="The learned models (with weight hashes and licences) that made it.")
     ai_color = serializers.BooleanField(help_text="The colors are made up by a machine.")
     is_homework = serializers.BooleanField()

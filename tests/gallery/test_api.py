@@ -649,3 +649,18 @@ def test_the_schema_describes_the_gallery_api_without_warnings(client, tmp_path)
     for component in ("ItemDetail", "PaginatedItemSummaryList", "Version", "CommentThread", "ItemKindEnum"):
         assert f"    {component}:" in text
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
+
+
+def test_pages_and_the_api_name_a_recipe_s_files_without_server_paths(client, item, owner, media_root):
+    stored = str(media_root / "faces" / "7" / "0a1b" / "reference-1.png")
+    recipe = {"name": "custom", "stages": [{"stage": "faces", "params": {"model": "auto", "references": [stored]}},
+                                           {"stage": "colorize", "params": {"reference_frames": [
+                                               {"frame": 0, "image": stored}]}}]}
+    version = make_version(item, owner, title="With references", recipe=recipe)
+    body = client.get(f"/api/versions/{version.uid}/").json()
+    assert body["recipe"]["stages"][0]["params"]["references"] == ["reference-1.png"]
+    assert body["recipe"]["stages"][1]["params"]["reference_frames"] == [{"frame": 0, "image": "reference-1.png"}]
+    page = client.get(item.get_absolute_url()).content.decode()
+    assert "reference-1.png" in page and str(media_root) not in page
+    version.refresh_from_db()
+    assert version.recipe == recipe  # "restore again" still finds the files
