@@ -358,6 +358,32 @@ def jobs_reap_stale() -> dict:
     return {"requeued": requeued, "failed": failed, "resent": resent}
 
 
+# Folders of files that users give with a launch (colour references and scribbles, face photos).
+JOB_ASSET_ROOTS = ("colorize", "faces")
+
+
+def job_assets_sweep(*, max_age_hours: float = 24) -> int:
+    """Remove asset folders that no job or version names any more (a launch that was refused, a
+    confirmation page left, deleted jobs) once they are older than `max_age_hours`. Run by beat."""
+    from django.apps import apps
+    from django.db.models import TextField
+    from django.db.models.functions import Cast
+
+    version_model = apps.get_model("gallery", "Version")
+    cutoff = time.time() - max_age_hours * 3600
+    removed = 0
+    for root in JOB_ASSET_ROOTS:
+        for folder in Path(settings.MEDIA_ROOT, root).glob("*/*"):
+            if not folder.is_dir() or folder.stat().st_mtime > cutoff:
+                continue
+            named = any(model.objects.annotate(text=Cast("recipe", TextField())).filter(text__contains=folder.name)
+                        .exists() for model in (Job, version_model))
+            if not named:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed += 1
+    return removed
+
+
 class JobProgress:
     """Writes the pipeline's progress to the job row and the channel layer; reads the cancel flag."""
 

@@ -69,3 +69,8 @@ def worker_heartbeat(sender, **kwargs):
 def forget_worker(sender, **kwargs):
     if _announced:
         services.worker_forget(hostname=_announced["hostname"])
+
+
+@shared_task(name="jobs.sweep_job_assets")
+def sweep_job_assets() -> int:
+    return services.job_assets_sweep()

@@ -166,6 +166,8 @@ CELERY_BEAT_SCHEDULE = {
     "reap-stale-jobs": {"task": "jobs.reap_stale_jobs", "schedule": float(os.environ.get("JOB_REAP_INTERVAL", 60))},
     # Posters whose task never ran (broker down at upload) or failed are made later.
     "make-missing-posters": {"task": "gallery.make_missing_posters", "schedule": 300.0},
+    # Reference photos and scribbles that no job or version uses any more.
+    "sweep-job-assets": {"task": "jobs.sweep_job_assets", "schedule": 3600.0},
 }
 
 HOMEWORK_DAILY_CAP = int(os.environ.get("HOMEWORK_DAILY_CAP", 5))

@@ -1,3 +1,4 @@
+import time
 from datetime import timedelta
 from pathlib import Path
 from unittest import mock
@@ -271,3 +272,24 @@ def test_a_finished_job_records_the_models_and_hashes_that_made_it(owner, film_c
     assert job.state == JobState.SUCCEEDED
     assert job.recipe["provenance"] == {"models": [used], "notes": ["denoise: a fallback"], "ai_color": False}
     assert services.recipe_resolve(recipe=job.recipe)["stages"] == job.recipe["stages"]  # runs again as it was
+
+
+def test_asset_folders_no_job_names_are_swept_once_old(owner, film_clip, media_root):
+    import os
+
+    def folder(root, name):
+        path = media_root / root / str(owner.pk) / name
+        path.mkdir(parents=True)
+        (path / "reference-1.png").write_bytes(b"png")
+        return path
+
+    used, orphan, fresh = folder("faces", "a1" * 16), folder("colorize", "b2" * 16), folder("faces", "c3" * 16)
+    recipe = {"name": "faces-refs", "stages": [{"stage": "faces", "params": {
+        "references": [str(used / "reference-1.png")]}}]}
+    with mock.patch("jobs.tasks.run_job.apply_async"):
+        services.job_create_from_upload(owner=owner, upload=upload_of(film_clip), recipe=recipe, allow_cpu=True)
+    day_ago = time.time() - 25 * 3600
+    for path in (used, orphan):
+        os.utime(path, (day_ago, day_ago))
+    assert services.job_assets_sweep() == 1
+    assert used.is_dir() and fresh.is_dir() and not orphan.exists()
