@@ -18,6 +18,8 @@ GPEN_KEYS = ("gpen-bfr-256", "gpen-bfr-512", "gpen-bfr-1024", "gpen-bfr-2048")
 MODELS = ("auto", "none") + GPEN_KEYS
 FALLBACK_SIZE = 256  # aligned crop side when GPEN is not used
 FALLBACK_SR = {2: "realesr-animevideov3-x2", 4: "realesr-animevideov3-x4"}
+# What a face's result can depend on reaches back to the first frame (see FaceRestore.radius).
+WHOLE_CLIP = 1_000_000_000
 
 
 class GpenUnusable(Exception):
@@ -98,8 +100,13 @@ class FaceRestore(Stage):
 
     @property
     def radius(self) -> int:
-        # The frames a face's result depends on: the next key frame, fusion and smoothing windows.
-        return 2 * self.key_every + self.fusion_radius + 3
+        # Input frames before an output frame that can change it. Not only the next key frame and
+        # the fusion and smoothing windows: which frames are key frames (counted from a track's
+        # first frame), the person's bank of best key frames, track ids and the restorer chosen
+        # from the first face seen all depend on every earlier frame of the stream. So a resumed
+        # run restarts from the first frame (memory is still bounded: see FaceVideoRestorer);
+        # restarting `2 * key_every + fusion_radius + 3` frames back gave different faces.
+        return WHOLE_CLIP
 
     def validate(self) -> None:
         self.require(self.model in MODELS, "model", f"must be one of {', '.join(MODELS)}")

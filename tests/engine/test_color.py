@@ -323,3 +323,23 @@ def test_colour_is_not_carried_across_a_cut(tmp_path):
     # The first shot keeps its own colours: the next shot's keyframe is not carried back into it
     # (which costs about 4 dB here).
     assert np.mean([chroma_psnr(truth[i], out[i]) for i in range(1, 6)]) > 39
+
+
+def test_a_long_stream_with_periodic_anchors_holds_only_the_window():
+    """Re-anchoring every few frames (reference images, the network) over a long stream: frames held
+    stay within the window, whatever the stream's length."""
+    frame = cv2.resize(two_regions(), (32, 24), interpolation=cv2.INTER_AREA)
+    pulled = []
+
+    def source():
+        for i in range(300):
+            pulled.append(i)
+            yield frame
+
+    propagator = ChromaPropagator(AnchorSchedule(frames=(0,), period=10),
+                                  lambda i, f: Hints(samples=[(np.full((24, 32, 2), 5.0, np.float32),
+                                                               np.ones((24, 32), np.float32))]), window=4)
+    most_held = 0
+    for emitted, _ in enumerate(propagator.run(source()), start=1):
+        most_held = max(most_held, len(pulled) - emitted)
+    assert emitted == 300 and most_held <= 4 + 1

@@ -262,3 +262,58 @@ def test_a_black_and_white_face_gets_no_colour():
     tinted = np.clip(face + np.sin(np.arange(128) / 2)[None, :, None] * [30, 0, -30], 0, 255).astype(np.uint8)
     detail = restored_detail(tinted, face)
     assert np.abs(detail[..., 0] - detail[..., 2]).max() < 1e-3
+
+
+def test_a_resumed_run_gives_the_uninterrupted_faces(clip):
+    """A resumed run restarts `radius` frames before the first frame it must make again, and must
+    give the same frames as an uninterrupted run: key frames are counted from a track's first frame
+    and the bank holds the person's best key frames so far, so the faces of a frame depend on every
+    earlier frame and the stage's radius must reach back to the first one."""
+    def run(frames):
+        stage = STAGES["faces"](key_every=2, fusion_radius=0)
+        stage.restorer, stage.restorer_size = CountingFake(), 128
+        return stage, list(stage.apply(iter(frames)))
+
+    stage, full = run(clip.frames)
+    done = 16  # frames already in the checkpoint's chunks
+    start = max(0, done - stage.radius)
+    _, resumed = run(clip.frames[start:])
+    assert len(resumed) == len(clip.frames) - start
+    assert all(np.array_equal(a, b) for a, b in zip(full[done:], resumed[done - start:]))
+
+
+def test_a_long_stream_holds_a_bounded_window_and_state():
+    """Many small frames with faces that come and go: frames held, landmarks kept per track and
+    track states stay bounded whatever the stream's length (detection faked to keep it fast)."""
+    from engine.faces.detect import Face
+
+    def detect(frame):
+        index = int(frame[0, 0, 0])  # the frame's number, written in its corner
+        faces = []
+        for person, (x, y) in enumerate(((8 + (index % 20), 8.0), (36.0, 24.0))):
+            if person == 1 and (index // 15) % 2:  # the second person leaves and comes back
+                continue
+            marks = np.float32([[x + 3, y + 4], [x + 9, y + 4], [x + 6, y + 7], [x + 4, y + 10], [x + 8, y + 10]])
+            faces.append(Face(np.float32([x, y, x + 12, y + 14]), 0.9, marks))
+        return faces
+
+    pulled = []
+
+    def source():
+        rng = np.random.default_rng(0)
+        for index in range(400):
+            frame = rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)
+            frame[0, 0, 0] = index % 256
+            pulled.append(index)
+            yield frame
+
+    worker = FaceVideoRestorer(lambda size: (CountingFake(), 32), detect=detect, key_every=4, fusion_radius=1)
+    most_held = most_observed = most_tracks = 0
+    for emitted, _ in enumerate(worker.run(source()), start=1):
+        most_held = max(most_held, len(pulled) - emitted)
+        most_tracks = max(most_tracks, len(worker.tracks))
+        most_observed = max(most_observed, *(len(s.observed) + len(s.keys) for s in worker.tracks.values()))
+    assert emitted == 400 and worker.stats.tracks > 10  # the second person got a new track each time
+    assert most_held <= worker.lookahead + 1
+    assert most_tracks <= 4  # the two on screen, and a gone one until its last frames are out
+    assert most_observed <= 2 * worker.lookahead + 4 * 2

@@ -198,3 +198,21 @@ def test_cuda_half_precision_matches_cpu():
     gpu = upscale_image(on_gpu, image, tile=128)
     difference = np.abs(cpu.astype(int) - gpu.astype(int))
     assert gpu.shape == cpu.shape and difference.mean() < 0.5 and difference.max() <= 8
+
+
+@needs_weights
+def test_superres_stage_streams_one_frame_at_a_time():
+    """Per frame: each output comes out before the next input is read, so memory does not grow
+    with the clip's length (tiled frames too)."""
+    pulled = []
+
+    def source():
+        for index in range(30):
+            pulled.append(index)
+            yield photo(40, 24) if index % 2 else photo(24, 40)
+
+    stage = STAGES["superres"](scale=2, tile=64)
+    for emitted, frame in enumerate(stage.apply(source()), start=1):
+        assert len(pulled) == emitted
+        assert frame.shape[:2] in ((48, 80), (80, 48))
+    assert emitted == 30
