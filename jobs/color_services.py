@@ -20,7 +20,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from PIL import Image
 
-from engine.io import probe, read_image, read_video_frames
+from engine.io import probe, read_image, read_video_frame
 from engine.errors import UnsupportedMedia
 from engine.recipes import load_recipe, preset_names
 from engine.stages.colorize import DEFAULT_SATURATION, MODELS, preview_keyframe
@@ -106,11 +106,7 @@ def source_frame(source: ColorSource, index: int) -> np.ndarray:
         raise _frame_out_of_range(source, index)
     if source.kind == "image":
         return fit_height(read_image(source.path))
-    frames = read_video_frames(source.path, start=index)
-    try:
-        frame = next(frames, None)
-    finally:
-        frames.close()  # closes the container now, not whenever the generator is collected
+    frame = read_video_frame(source.path, index)  # seeks: a late frame of a long clip comes quickly
     if frame is None:  # the container's frame count was an estimate
         raise _frame_out_of_range(source, index)
     return fit_height(frame)

@@ -36,6 +36,36 @@ def read_video_frames(path: str | Path, start: int = 0) -> Iterator[np.ndarray]:
             raise UnsupportedMedia(f"The video stream is damaged: {exc}") from None
 
 
+def read_video_frame(path: str | Path, index: int) -> np.ndarray | None:
+    """Frame `index` (as `read_video_frames` counts) as HxWx3 uint8 RGB, or None past the end.
+
+    Seeks to the keyframe before it and decodes from there, so a frame late in a long clip costs
+    about one group of pictures, not the whole clip. Frames are found by presentation timestamp;
+    a stream without timestamps is decoded from the start.
+    """
+    try:
+        container = av.open(str(path))
+    except Exception:
+        raise UnsupportedMedia("The video could not be opened.") from None
+    with container:
+        stream = container.streams.video[0]
+        packets = [p.pts for p in container.demux(stream) if p.size]
+        if index < 0 or index >= len(packets):
+            return None
+        if any(pts is None for pts in packets):
+            container.close()
+            return next(read_video_frames(path, start=index), None)
+        target = sorted(packets)[index]
+        container.seek(target, stream=stream, backward=True, any_frame=False)
+        try:
+            for frame in container.decode(stream):
+                if frame.pts is not None and frame.pts >= target:
+                    return upright(frame)
+        except av.FFmpegError as exc:
+            raise UnsupportedMedia(f"The video stream is damaged: {exc}") from None
+    return None
+
+
 def upright(frame: av.VideoFrame) -> np.ndarray:
     """The frame as HxWx3 uint8 RGB, turned as its display matrix says (phones record sideways)."""
     rgb = frame.to_ndarray(format="rgb24")

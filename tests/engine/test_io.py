@@ -89,3 +89,22 @@ def test_probe_reads_images_whatever_their_name(tmp_path):
     Image.fromarray(np.zeros((30, 40, 3), np.uint8)).save(path, format="JPEG")
     info = probe(path)
     assert (info.kind, info.format, info.width, info.height) == ("image", "jpeg", 40, 30)
+
+
+@pytest.mark.parametrize("codec", ["libx264", "mpeg4"])
+def test_one_frame_by_index_equals_that_frame_of_a_full_decode(tmp_path, codec):
+    """Seeking to a keyframe and decoding forward finds exactly the frame a full decode gives,
+    B-frames (H.264) and all."""
+    from skimage import data
+
+    from engine.io import read_video_frame
+    from engine.synthetic import pan_frames, write_clip
+
+    path = tmp_path / "pan.mp4"
+    write_clip(path, pan_frames(data.astronaut(), count=300, size=(160, 120), shift_per_frame=0.7), fps=25,
+               video_codec=codec)
+    every = list(read_video_frames(path))
+    assert len(every) == 300
+    for index in (0, 1, 2, 149, 250, 251, 299):
+        assert np.array_equal(read_video_frame(path, index), every[index]), index
+    assert read_video_frame(path, 300) is None and read_video_frame(path, -1) is None
