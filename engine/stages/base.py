@@ -10,6 +10,11 @@ import numpy as np
 from engine.errors import RecipeError
 
 
+# The `radius` of a stage whose output depends on every earlier frame (tracks, propagated colour):
+# a resumed run restarts from the first frame, so its frames equal an uninterrupted run's.
+WHOLE_CLIP = 1_000_000_000
+
+
 class Stage:
     """A restoration step. Subclasses are dataclasses; their fields are the recipe's parameters."""
 

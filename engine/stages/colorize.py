@@ -22,7 +22,7 @@ from engine.color.transfer import transfer_samples
 from engine.errors import RecipeError
 from engine.io import read_image
 from engine.models.registry import ModelCorrupt, ModelMissing
-from engine.stages.base import Stage
+from engine.stages.base import WHOLE_CLIP, Stage
 
 MODELS = ("none", learned.MODEL_KEY)
 # Estimated colours (transfer, network) average several candidates and come out duller than the
@@ -31,10 +31,6 @@ MODELS = ("none", learned.MODEL_KEY)
 DEFAULT_SATURATION = 1.15
 # Weight of the network's chroma at an anchor, against transfer samples of confidence <= 1.
 MODEL_WEIGHT = 0.5
-# Every input frame before an output frame can change it (colour is carried from the last
-# anchor, however far), so a resumed run restarts from the first frame: the pipeline restarts
-# `radius` frames before the resume point.
-WHOLE_CLIP = 1_000_000_000
 
 
 class ListParam(list):
@@ -77,6 +73,8 @@ class Colorize(Stage):
     """
 
     name: ClassVar[str] = "colorize"
+    # Every earlier frame can change a frame's colour (it is carried from the last anchor, however
+    # far), so a resumed run restarts from the first frame.
     radius: ClassVar[int] = WHOLE_CLIP
     reference_frames: ListParam = field(default_factory=ListParam)
     reference_images: ListParam = field(default_factory=ListParam)

@@ -12,14 +12,12 @@ import cv2
 import numpy as np
 
 from engine.faces.detect import MODEL_KEY as DETECTOR_KEY
-from engine.stages.base import Stage
+from engine.stages.base import WHOLE_CLIP, Stage
 
 GPEN_KEYS = ("gpen-bfr-256", "gpen-bfr-512", "gpen-bfr-1024", "gpen-bfr-2048")
 MODELS = ("auto", "none") + GPEN_KEYS
 FALLBACK_SIZE = 256  # aligned crop side when GPEN is not used
 FALLBACK_SR = {2: "realesr-animevideov3-x2", 4: "realesr-animevideov3-x4"}
-# What a face's result can depend on reaches back to the first frame (see FaceRestore.radius).
-WHOLE_CLIP = 1_000_000_000
 
 
 class GpenUnusable(Exception):
