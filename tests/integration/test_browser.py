@@ -1,13 +1,11 @@
 """The job page in a real browser (Chromium through Playwright) against the real site."""
-import shutil
 
 import pytest
 from skimage import data
 
+from tests.integration.browser import needs_chromium, open_page
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on PATH (apt-get install chromium)")
+pytestmark = needs_chromium
 
 FRAMES = 144
 
@@ -25,11 +23,8 @@ def viewer(site):
 
 @pytest.fixture
 def page():
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM)
-        context = browser.new_context(viewport={"width": 390, "height": 844})  # a phone
-        yield context.new_page()
-        browser.close()
+    with open_page(viewport={"width": 390, "height": 844}) as page:
+        yield page
 
 
 def test_upload_watch_live_progress_reload_and_play_the_result(site, viewer, clip, page):

@@ -2,7 +2,6 @@
 pick a frame, draw a scribble on the canvas with the mouse (and a finger), preview the colorized frame,
 launch the job."""
 import io
-import shutil
 from unittest import mock
 
 import numpy as np
@@ -10,9 +9,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on PATH (apt-get install chromium)")
+from tests.integration.browser import PHONE, needs_chromium, open_page
+
+pytestmark = needs_chromium
 
 
 @pytest.fixture
@@ -31,15 +30,8 @@ def film(site, make_clip):
 
 @pytest.fixture
 def page():
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM)
-        context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
-                                      device_scale_factor=2)  # a phone
-        page = context.new_page()
-        page.errors = []
-        page.on("pageerror", lambda error: page.errors.append(str(error)))
+    with open_page(**PHONE) as page:
         yield page
-        browser.close()
 
 
 def painted_pixels(page) -> int:

@@ -1,12 +1,11 @@
 """Curators and restorers in a real browser: staff build a collection with a partner in the admin;
 a member restores an item, watches the job and publishes the result as a version."""
-import shutil
 
 import pytest
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on PATH (apt-get install chromium)")
+from tests.integration.browser import DESKTOP, needs_chromium, open_page
+
+pytestmark = needs_chromium
 
 FILM = "demo-astronaut-film"
 
@@ -23,11 +22,8 @@ def people(site):
 
 @pytest.fixture
 def page():
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+    with open_page(**DESKTOP) as page:
         yield page
-        browser.close()
 
 
 def log_in(page, site, username):

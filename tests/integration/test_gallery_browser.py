@@ -1,7 +1,6 @@
 """The gallery in a real browser (Chromium through Playwright, phone-sized) against the real site:
 browse and filter, compare before/after with the keyboard, sign up, hand in homework, comment."""
 import io
-import shutil
 import time
 from unittest import mock
 
@@ -12,9 +11,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 from skimage import data
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on PATH (apt-get install chromium)")
+from tests.integration.browser import PHONE, needs_chromium, open_page
+
+pytestmark = needs_chromium
 
 PHOTO = "demo-cameraman-photo"
 PASSWORD = "a-long-Pass-phrase-42"
@@ -51,15 +50,8 @@ def gallery(site):
 
 @pytest.fixture
 def page():
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM)
-        context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
-                                      device_scale_factor=2)  # a phone
-        page = context.new_page()
-        page.errors = []
-        page.on("pageerror", lambda error: page.errors.append(str(error)))
+    with open_page(**PHONE) as page:
         yield page
-        browser.close()
 
 
 def test_browse_compare_sign_up_hand_in_and_comment(site, gallery, page, tmp_path):

@@ -2,7 +2,6 @@
 against the real site: keyboard, buttons, double-click and wheel change the image's transform."""
 import io
 import re
-import shutil
 from unittest import mock
 
 import pytest
@@ -10,9 +9,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 from skimage import data
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on PATH (apt-get install chromium)")
+from tests.integration.browser import PHONE, needs_chromium, open_page
+
+pytestmark = needs_chromium
 
 IMAGE = "document.querySelector('.zoom-viewport img')"
 
@@ -36,15 +35,8 @@ def painting(site):
 
 @pytest.fixture
 def page():
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM)
-        context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
-                                      device_scale_factor=2)  # a phone
-        page = context.new_page()
-        page.errors = []
-        page.on("pageerror", lambda error: page.errors.append(str(error)))
+    with open_page(**PHONE) as page:
         yield page
-        browser.close()
 
 
 def transform(page) -> tuple[float, float, float]:
