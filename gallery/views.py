@@ -11,7 +11,6 @@ from django.views.decorators.http import require_GET, require_POST
 from gallery import selectors, services
 from gallery.forms import CommentForm, HomeworkForm, ReportForm
 from gallery.models import Comment, Item, Partner, Report, Version
-from jobs.forms import RecipeForm
 from restoration_site.errors import ApplicationError
 from restoration_site.http import media_file_response
 
@@ -42,7 +41,7 @@ def gallery_list(request):
 @require_GET
 def item_detail(request, slug):
     context = selectors.item_page(slug=slug, user=request.user, all_comments=request.GET.get("comments") == "all")
-    context.update(recipe_form=RecipeForm(), homework_form=HomeworkForm(), comment_form=CommentForm(),
+    context.update(homework_form=HomeworkForm(), comment_form=CommentForm(),
                    homework_left=services.homework_remaining_today(request.user) if request.user.is_authenticated else 0)
     return render(request, "gallery/item.html", context)
 

@@ -10,7 +10,10 @@ from rest_framework.views import APIView
 
 from engine.recipes import load_recipe, preset_names
 from gallery.models import Item
-from jobs import face_services, services
+from jobs.face_references import services as face_references
+from jobs.models import JobState
+from jobs.services.launch import job_retry
+from jobs.services.lifecycle import job_cancel
 from jobs.selectors import job_events, job_get_visible, job_snapshot, jobs_visible_to, user_quota
 
 
@@ -31,7 +34,7 @@ class QueueEtaSerializer(serializers.Serializer):
 
 class JobOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
-    state = serializers.ChoiceField(choices=["queued", "running", "succeeded", "failed", "cancelled"])
+    state = serializers.ChoiceField(choices=JobState.values)
     state_label = serializers.CharField()
     kind = serializers.ChoiceField(choices=["image", "video"])
     recipe = serializers.CharField()
@@ -65,7 +68,7 @@ class JobListCreateApi(APIView):
                                                   help_text="Or a gallery item to restore, instead of a file.")
         recipe = serializers.ChoiceField(choices=preset_names(), default="film-default")
         face_references = serializers.ListField(
-            child=serializers.FileField(), required=False, max_length=face_services.MAX_FACE_REFERENCES,
+            child=serializers.FileField(), required=False, max_length=face_references.MAX_FACE_REFERENCES,
             help_text=("Reference photos of the people in the shot (images, several parts of this name in a "
                        "multipart body), for recipes with a faces stage (e.g. film-faces); refused with any other."))
         allow_cpu = serializers.BooleanField(default=False, help_text=(
@@ -91,7 +94,7 @@ class JobListCreateApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         given = data.validated_data
-        job = face_services.job_create_with_face_references(
+        job = face_references.job_create_with_face_references(
             owner=request.user, item=given.get("item"), upload=given.get("file"), recipe_name=given["recipe"],
             uploads=given.get("face_references", []), allow_cpu=given["allow_cpu"], confirm=given["confirm"])
         return Response(job_snapshot(job), status=status.HTTP_201_CREATED)
@@ -110,7 +113,7 @@ class JobCancelApi(APIView):
 
     @extend_schema(request=None, responses=JobOutputSerializer, summary="Cancel a queued or running job")
     def post(self, request, job_id):
-        job = services.job_cancel(job=job_get_visible(user=request.user, job_id=job_id))
+        job = job_cancel(job=job_get_visible(user=request.user, job_id=job_id))
         return Response(job_snapshot(job))
 
 
@@ -120,7 +123,7 @@ class JobRetryApi(APIView):
     @extend_schema(request=None, responses={201: JobOutputSerializer},
                    summary="Run a failed or cancelled job again (a new job, same file and recipe)")
     def post(self, request, job_id):
-        again = services.job_retry(job=job_get_visible(user=request.user, job_id=job_id))
+        again = job_retry(job=job_get_visible(user=request.user, job_id=job_id))
         return Response(job_snapshot(again), status=status.HTTP_201_CREATED)
 
 

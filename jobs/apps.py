@@ -7,3 +7,5 @@ class JobsConfig(AppConfig):
 
     def ready(self):
         from jobs import checks  # noqa: F401  (registers the system checks)
+        from jobs import signals  # noqa: F401  (asset files go with their rows)
+        from jobs import tasks  # noqa: F401  (registers the tasks that services send by name)

@@ -3,9 +3,9 @@ import logging
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from django.http import Http404
 
 from jobs.selectors import job_get_visible, job_snapshot
+from restoration_site.errors import NotFound
 
 # Close codes a client can tell apart (4000-4999 are free for applications).
 CLOSE_UNAUTHENTICATED = 4401
@@ -57,5 +57,5 @@ class JobConsumer(AsyncJsonWebsocketConsumer):
     def _snapshot(self, user, job_id):
         try:
             return job_snapshot(job_get_visible(user=user, job_id=job_id))
-        except Http404:
+        except NotFound:
             return None

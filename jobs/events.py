@@ -17,6 +17,8 @@ import time
 
 from channels.layers import get_channel_layer
 
+from jobs.models import FINISHED_STATES
+
 logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
@@ -27,7 +29,7 @@ FIRST_PAUSE, MAX_PAUSE = 1.0, 8.0
 _pause = 0.0
 _paused_until = 0.0
 # A page must not miss the end of a job, so these are always tried.
-FINAL_STATES = {"succeeded", "failed", "cancelled"}
+FINAL_STATES = set(FINISHED_STATES)
 
 
 def _background_loop() -> asyncio.AbstractEventLoop:

@@ -1,5 +1,6 @@
 """A restoration job: the DB row is the truth about its state, progress and result."""
 import uuid
+from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.db import models
@@ -14,15 +15,22 @@ class JobState(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
-# Which state may follow which; anything else is a bug or a race lost.
+# Which state may follow which. Every write of a job's state goes through
+# jobs.services.lifecycle.job_transition, which refuses any other move.
 ALLOWED_TRANSITIONS = {
+    # claimed by a worker; cancelled before it started; given up (its file is gone)
     JobState.QUEUED: {JobState.RUNNING, JobState.CANCELLED, JobState.FAILED},
-    JobState.RUNNING: {JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED, JobState.QUEUED},
+    # finished; taken over by another worker after its own stopped responding (RUNNING again);
+    # put back in the queue by the reaper
+    JobState.RUNNING: {JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED, JobState.RUNNING, JobState.QUEUED},
     JobState.SUCCEEDED: set(),
     JobState.FAILED: set(),
     JobState.CANCELLED: set(),
 }
-FINISHED_STATES = {JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED}
+ACTIVE_STATES = (JobState.QUEUED, JobState.RUNNING)
+FINISHED_STATES = (JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED)
+# A job in one of these may be run again, as a new job with the same file and recipe.
+RETRYABLE_STATES = (JobState.FAILED, JobState.CANCELLED)
 
 
 def job_file_path(job, filename: str) -> str:
@@ -153,3 +161,40 @@ class UserQuota(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.get_priority_display()})"
+
+
+def job_asset_path(asset, filename: str) -> str:
+    return f"jobs/assets/{asset.owner_id}/{asset.id}{PurePosixPath(filename).suffix}"
+
+
+class JobAsset(models.Model):
+    """A picture a person gives with a launch: a reference photo of a person, a color scribble, a
+    colorized keyframe, a color reference. Stored by its storage name, never named by a path in
+    the recipe: the worker hands the engine local copies when the job runs.
+
+    Stored before its job exists (a launch may first ask a question), then attached to the job;
+    one never attached is removed by the hourly sweep, and its file with it.
+    """
+
+    class Role(models.TextChoices):
+        FACE_REFERENCE = "face_reference", _("Reference photo of a person")
+        SCRIBBLE = "scribble", _("Color scribble")
+        KEYFRAME = "keyframe", _("Colorized keyframe")
+        COLOR_REFERENCE = "color_reference", _("Color reference picture")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="job_assets")
+    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.CASCADE, related_name="assets")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    frame = models.PositiveIntegerField(null=True, blank=True,
+                                        help_text="The frame a scribble or keyframe belongs to.")
+    position = models.PositiveSmallIntegerField(default=0, help_text="Order among the job's assets of this role.")
+    file = models.FileField(upload_to=job_asset_path, max_length=300)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["role", "position", "created_at"]
+        indexes = [models.Index(fields=["job", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()} {self.id}"

@@ -4,13 +4,14 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count, Q, QuerySet
-from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from jobs.models import Job, JobEvent, JobState, StageThroughput, UserQuota, WorkerNode
+from jobs.models import ACTIVE_STATES, Job, JobEvent, JobState, StageThroughput, UserQuota, WorkerNode
+from restoration_site.errors import NotFound
 
 # Learned stages whose networks are too slow on a CPU for a whole clip: each stage's default model
 # and which models make it so. GPEN faces ("auto" picks GPEN when installed) and the large
@@ -32,11 +33,16 @@ def jobs_visible_to(user) -> QuerySet[Job]:
 
 
 def job_get_visible(*, user, job_id) -> Job:
-    """The job, or Http404 for a stranger: another user's job is not revealed to exist."""
+    """The job, or NotFound for a stranger: another user's job is not revealed to exist."""
     try:
         return jobs_visible_to(user).get(pk=job_id)
-    except (Job.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such job.") from None
+    except (Job.DoesNotExist, ValueError, TypeError, DjangoValidationError):
+        raise NotFound(_("No such job.")) from None
+
+
+def jobs_active_count(owner) -> int:
+    """The owner's jobs that are queued or running."""
+    return Job.objects.filter(owner=owner, state__in=ACTIVE_STATES).count()
 
 
 def recipe_needs_gpu(recipe: dict) -> bool:
@@ -78,7 +84,7 @@ def gpu_seconds_used_today(user) -> float:
 
 def user_quota(user) -> dict:
     """What a user may still launch: active jobs and today's GPU time (None means no limit, for staff)."""
-    active = Job.objects.filter(owner=user, state__in=[JobState.QUEUED, JobState.RUNNING]).count()
+    active = jobs_active_count(user)
     gpu_used = round(gpu_seconds_used_today(user))
     gpu_allowed = None if user.is_staff else settings.JOB_GPU_SECONDS_PER_DAY
     priority = user_priority(user)
@@ -194,7 +200,7 @@ def job_snapshot(job: Job) -> dict:
             "stage": progress.get("stage", ""),
             "frame": progress.get("frame", 0),
             "total": progress.get("total", job.source_info.get("frame_count", 0)),
-            "fraction": 1.0 if job.state == "succeeded" else progress.get("fraction", 0.0),
+            "fraction": 1.0 if job.state == JobState.SUCCEEDED else progress.get("fraction", 0.0),
             "fps": progress.get("fps", 0.0),
             "eta_seconds": progress.get("eta_seconds"),
         },
@@ -235,7 +241,7 @@ def _jobs_per_state() -> list[tuple[str, int]]:
 
 def _queue_lengths() -> list[dict]:
     """Jobs waiting and running per queue, as the database (the truth about jobs) has them."""
-    rows = Job.objects.filter(state__in=[JobState.QUEUED, JobState.RUNNING]).values_list("queue", "state").annotate(
+    rows = Job.objects.filter(state__in=ACTIVE_STATES).values_list("queue", "state").annotate(
         n=Count("id")).order_by()
     queues: dict[str, dict] = {}
     for queue, state, n in rows:

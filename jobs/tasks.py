@@ -7,15 +7,15 @@ from celery import shared_task
 from celery.signals import heartbeat_sent, worker_ready, worker_shutdown
 from django.conf import settings
 
-from jobs import services
+from jobs.services import reaper, run, workers
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(name="jobs.run_job", bind=True, max_retries=100)
 def run_job(self, job_id: str) -> None:
-    outcome = services.job_run(job_id=job_id, worker=self.request.hostname)
-    if outcome == services.RunOutcome.BUSY:
+    outcome = run.job_run(job_id=job_id, worker=self.request.hostname)
+    if outcome == run.RunOutcome.BUSY:
         # A redelivered message for a job whose worker may have just died: look again once its
         # heartbeat could have gone stale, then resume it from its checkpoint.
         raise self.retry(countdown=settings.JOB_STALE_SECONDS)
@@ -23,7 +23,7 @@ def run_job(self, job_id: str) -> None:
 
 @shared_task(name="jobs.reap_stale_jobs")
 def reap_stale_jobs() -> dict:
-    return services.jobs_reap_stale()
+    return reaper.jobs_reap_stale()
 
 
 def machine_capabilities() -> dict:
@@ -48,7 +48,7 @@ _last_heartbeat = [0.0]
 def announce_worker(sender, **kwargs):
     _announced.update(hostname=sender.hostname, queues=list(sender.app.amqp.queues.consume_from),
                       **machine_capabilities())
-    services.worker_announce(**_announced)
+    workers.worker_announce(**_announced)
     _last_heartbeat[0] = time.monotonic()
 
 
@@ -59,8 +59,8 @@ def worker_heartbeat(sender, **kwargs):
         return
     _last_heartbeat[0] = time.monotonic()
     try:
-        if not services.worker_heartbeat(hostname=_announced["hostname"]):
-            services.worker_announce(**_announced)
+        if not workers.worker_heartbeat(hostname=_announced["hostname"]):
+            workers.worker_announce(**_announced)
     except Exception as exc:  # the database away for a moment must not stop the worker's event loop
         logger.warning("Could not record the worker's heartbeat: %s", exc)
 
@@ -68,9 +68,9 @@ def worker_heartbeat(sender, **kwargs):
 @worker_shutdown.connect
 def forget_worker(sender, **kwargs):
     if _announced:
-        services.worker_forget(hostname=_announced["hostname"])
+        workers.worker_forget(hostname=_announced["hostname"])
 
 
 @shared_task(name="jobs.sweep_job_assets")
 def sweep_job_assets() -> int:
-    return services.job_assets_sweep()
+    return reaper.job_assets_sweep()

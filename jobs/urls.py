@@ -8,7 +8,7 @@ urlpatterns = [
     path("new/", views.job_new, name="new"),
     path("new/item/<int:item_id>/", views.job_new_for_item, name="new_for_item"),
     path("queue/", views.queue_page, name="queue"),
-    path("colorize/", include("jobs.colorize_views")),
+    path("colorize/", include("jobs.colorize.urls")),
     path("<uuid:job_id>/", views.job_detail, name="detail"),
     path("<uuid:job_id>/cancel/", views.job_cancel, name="cancel"),
     path("<uuid:job_id>/retry/", views.job_retry, name="retry"),

@@ -10,7 +10,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from gallery.forms import PublishForm
 from gallery.models import Item, Version
 from gallery.services import version_publish_from_job
-from jobs import face_services, services
+from jobs.face_references import services as face_references
+from jobs.models import ACTIVE_STATES, JobState
+from jobs.services import launch, lifecycle
 from jobs.forms import JobForm, RecipeForm
 from jobs.selectors import job_events, job_get_visible, job_snapshot, jobs_visible_to, queue_overview, user_quota
 from restoration_site.errors import ApplicationError
@@ -33,7 +35,7 @@ def job_new(request):
         if form.is_valid():
             given = form.cleaned_data
             try:
-                job = face_services.job_create_with_face_references(
+                job = face_references.job_create_with_face_references(
                     owner=request.user, upload=given["file"], recipe_name=given["recipe"],
                     uploads=given["face_references"], allow_cpu=given["allow_cpu"])
                 return redirect("jobs:detail", job_id=job.id)
@@ -61,10 +63,10 @@ def job_new_for_item(request, item_id: int):
     flags = {"allow_cpu": _posted_flag(request, "allow_cpu"), "confirm": _posted_flag(request, "confirm")}
     try:
         if version is not None:  # "restore again" with the exact recipe that made a version
-            job = services.job_create_for_item(owner=request.user, item=item, recipe=version.recipe, **flags)
+            job = launch.job_create_from_version(owner=request.user, version=version, **flags)
         else:
             # Photos stored by this try stay stored if a question is asked, to be sent back with the answer.
-            job = face_services.job_create_with_face_references(
+            job = face_references.job_create_with_face_references(
                 owner=request.user, item=item, recipe_name=form.cleaned_data["recipe"],
                 uploads=form.cleaned_data["face_references"], stored=form.cleaned_data["face_references_stored"],
                 keep_for_answer=True, **flags)
@@ -101,7 +103,7 @@ def _page_labels() -> dict:
 def job_detail(request, job_id):
     job = job_get_visible(user=request.user, job_id=job_id)
     # Shown once the job succeeds (the page's script reveals it when that happens live).
-    publishable = job.item_id is not None and job.state in ("queued", "running", "succeeded") \
+    publishable = job.item_id is not None and job.state in (*ACTIVE_STATES, JobState.SUCCEEDED) \
         and not hasattr(job, "version")
     return render(request, "jobs/detail.html", {"job": job, "snapshot": job_snapshot(job), "labels": _page_labels(),
                                                 "events": job_events(job),
@@ -122,7 +124,7 @@ def queue_page(request):
 def job_retry(request, job_id):
     job = job_get_visible(user=request.user, job_id=job_id)
     try:
-        again = services.job_retry(job=job)
+        again = launch.job_retry(job=job)
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("jobs:detail", job_id=job.id)
@@ -134,7 +136,7 @@ def job_retry(request, job_id):
 def job_cancel(request, job_id):
     job = job_get_visible(user=request.user, job_id=job_id)
     try:
-        services.job_cancel(job=job)
+        lifecycle.job_cancel(job=job)
         messages.info(request, _("Cancel requested."))
     except ApplicationError as exc:
         messages.error(request, exc.message)

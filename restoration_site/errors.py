@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -18,6 +19,28 @@ class ApplicationError(Exception):
         self.extra = extra or {}
         if status_code is not None:
             self.status_code = status_code
+
+
+class NotFound(ApplicationError):
+    """What was asked for does not exist, or is not the asker's to see (never revealed to exist).
+    A 404 in the API and on HTML pages alike (see NotFoundMiddleware)."""
+
+    status_code = status.HTTP_404_NOT_FOUND
+
+
+class NotFoundMiddleware:
+    """HTML views let NotFound from services and selectors through: it becomes the site's 404 page."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, NotFound):
+            raise Http404(exception.message)
+        return None
 
 
 def api_exception_handler(exc, context):

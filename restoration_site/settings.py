@@ -58,6 +58,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "restoration_site.errors.NotFoundMiddleware",
 ]
 
 ROOT_URLCONF = "restoration_site.urls"
@@ -179,6 +180,8 @@ UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", 200 * 1024 * 1024))
 UPLOAD_MAX_PIXELS = int(os.environ.get("UPLOAD_MAX_PIXELS", 40_000_000))
 UPLOAD_MAX_VIDEO_PIXELS = int(os.environ.get("UPLOAD_MAX_VIDEO_PIXELS", 1920 * 1088))
 UPLOAD_MAX_SECONDS = float(os.environ.get("UPLOAD_MAX_SECONDS", 120))
+# Pictures given with a launch (reference photos, scribbles, color references): far smaller than a film.
+UPLOAD_MAX_PICTURE_BYTES = int(os.environ.get("UPLOAD_MAX_PICTURE_BYTES", 20 * 1024 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_PERMISSIONS = 0o640

@@ -1,13 +1,16 @@
-"""Checking an uploaded file by decoding it, and storing it under a server-made name."""
+"""Checking an uploaded file by decoding it, and storing it under a server-made name; decoding an
+uploaded picture given with a launch."""
 from __future__ import annotations
 
 import shutil
 import tempfile
 from pathlib import Path
 
+import numpy as np
 from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
+from PIL import Image
 
 from engine.errors import UnsupportedMedia
 from engine.io import probe
@@ -73,3 +76,29 @@ def store_media(path: Path, info: MediaInfo, destination: Path) -> Path:
         stored = destination.with_suffix(VIDEO_SUFFIX.get(info.format, ".mp4"))
         shutil.copyfile(path, stored)
     return stored
+
+
+def decode_uploaded_picture(upload, field_name: str, *, rgba: bool = False):
+    """An uploaded picture (a reference photo, a scribble) decoded, never trusted by its name, as
+    HxWx3 RGB (or HxWx4 RGBA with `rgba`) uint8. ApplicationError names `field_name` when it is
+    too large, unreadable or a video."""
+    limit = settings.UPLOAD_MAX_PICTURE_BYTES
+    if upload.size is not None and upload.size > limit:
+        raise ApplicationError(_("%(field)s: the image is %(size)s; the limit is %(limit)s.") % {
+            "field": field_name, "size": _megabytes(upload.size), "limit": _megabytes(limit)},
+            extra={"field": field_name})
+    spooled = spool_upload(upload)
+    try:
+        try:
+            info = inspect_media(spooled)
+        except ApplicationError as exc:
+            raise ApplicationError(f"{field_name}: {exc.message}", extra={"field": field_name}) from None
+        if info.kind != "image":
+            raise ApplicationError(_("%(field)s: this must be a picture (PNG, JPEG, TIFF or WebP), not a video.")
+                                   % {"field": field_name}, extra={"field": field_name})
+        if rgba:
+            with Image.open(spooled) as img:
+                return np.asarray(img.convert("RGBA")).copy()
+        return read_image(spooled)
+    finally:
+        spooled.unlink(missing_ok=True)

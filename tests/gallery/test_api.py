@@ -18,7 +18,8 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from gallery import services
 from gallery.models import Collection, CollectionItem, Comment, Item, Partner, Report, Version, Vote
-from jobs import services as job_services
+from jobs.services.launch import job_create_for_item
+from jobs.services.run import job_run
 from tests.gallery.factories import make_item, make_version, png_upload, run_derived_media
 from tests.jobs.factories import upload_of
 
@@ -523,12 +524,12 @@ def test_collections_drafts_are_for_staff_only(client, owner, staff, media_root)
 def test_publishing_a_finished_job_makes_a_version_with_its_recipe(client, owner, stranger, staff, media_root,
                                                                    film_clip):
     item = services.item_create(uploader=staff, upload=upload_of(film_clip), kind=Item.Kind.FILM, title="Clip")
-    with mock.patch("jobs.services.send_job_event"), mock.patch("jobs.tasks.run_job.apply_async"):
-        job = job_services.job_create_for_item(owner=owner, item=item, recipe_name="film-light")
+    with mock.patch("jobs.events.send_job_event"), mock.patch("jobs.tasks.run_job.apply_async"):
+        job = job_create_for_item(owner=owner, item=item, recipe_name="film-light")
         url = f"/api/jobs/{job.id}/publish/"
         alice = login(owner)
         assert error(post_json(alice, url, {}), 409) == "Only a finished job can be published."
-        job_services.job_run(job_id=job.id)
+        job_run(job_id=job.id)
     assert error(post_json(client, url, {}), 403)
     assert error(post_json(login(stranger), url, {}), 404)  # another user's job is not revealed
     assert error(post_json(alice, url, {"licence": "mine"}), 400).startswith("licence:")

@@ -57,7 +57,7 @@ def test_item_page_shows_provenance_and_plays_the_film(client, demo):
 
 def test_restore_this_launches_a_job_for_a_signed_in_user(owner_client, demo):
     item = Item.objects.get(slug="demo-cameraman-photo")
-    with mock.patch("jobs.tasks.run_job.apply_async"), mock.patch("jobs.services.send_job_event"):
+    with mock.patch("jobs.tasks.run_job.apply_async"), mock.patch("jobs.events.send_job_event"):
         response = owner_client.post(f"/jobs/new/item/{item.id}/", {"recipe": "film-default"})
     job = Job.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/jobs/{job.id}/"
@@ -82,7 +82,7 @@ def test_restore_again_reruns_a_versions_exact_recipe(owner_client, demo):
     version = make_version(item, None, recipe=recipe)
     page = owner_client.get(item.get_absolute_url()).content.decode()
     assert "Restore again with this recipe" in page
-    with mock.patch("jobs.tasks.run_job.apply_async"), mock.patch("jobs.services.send_job_event"):
+    with mock.patch("jobs.tasks.run_job.apply_async"), mock.patch("jobs.events.send_job_event"):
         response = owner_client.post(f"/jobs/new/item/{item.id}/", {"from_version": str(version.uid)})
     job = Job.objects.get()
     assert response["Location"] == f"/jobs/{job.id}/"

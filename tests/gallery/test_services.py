@@ -10,7 +10,8 @@ from django.utils import timezone
 from engine.io import probe
 from gallery import services
 from gallery.models import Item, Report, Version, Vote
-from jobs import services as job_services
+from jobs.services.launch import job_create_for_item
+from jobs.services.run import job_run
 from restoration_site.errors import ApplicationError
 from tests.gallery.factories import make_item, make_version, png_upload, run_derived_media
 from tests.jobs.factories import upload_of
@@ -152,11 +153,11 @@ def test_a_film_item_gets_a_poster_and_its_facts(staff, media_root, film_clip):
 def test_a_finished_job_is_published_with_its_recipe(owner, stranger, media_root, film_clip, make_user):
     staff = make_user("boss", is_staff=True)
     item = services.item_create(uploader=staff, upload=upload_of(film_clip), kind=Item.Kind.FILM, title="Clip")
-    with mock.patch("jobs.tasks.run_job.apply_async"), mock.patch("jobs.services.send_job_event"):
-        job = job_services.job_create_for_item(owner=owner, item=item, recipe_name="film-light")
+    with mock.patch("jobs.tasks.run_job.apply_async"), mock.patch("jobs.events.send_job_event"):
+        job = job_create_for_item(owner=owner, item=item, recipe_name="film-light")
         with pytest.raises(ApplicationError, match="finished"):
             services.version_publish_from_job(user=owner, job=job)
-        job_services.job_run(job_id=job.id)
+        job_run(job_id=job.id)
     job.refresh_from_db()
     with pytest.raises(ApplicationError) as error:
         services.version_publish_from_job(user=stranger, job=job)

@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import override_settings
 from PIL import Image
 
 from engine.color.space import luminance
@@ -24,7 +25,7 @@ LAUNCH_URL = "/api/jobs/colorize/"
 
 @pytest.fixture(autouse=True)
 def quiet(media_root):
-    with mock.patch("jobs.services.send_job_event"), mock.patch("jobs.tasks.run_job.apply_async"):
+    with mock.patch("jobs.events.send_job_event"), mock.patch("jobs.tasks.run_job.apply_async"):
         yield
 
 
@@ -114,21 +115,21 @@ def test_launch_stores_the_hints_and_queues_a_colorize_job(owner_client, owner, 
     assert job.owner == owner and job.item == film_item and job.state == JobState.QUEUED
     assert [s["stage"] for s in job.recipe["stages"]] == ["deflicker", "colorize"]
     params = job.recipe["stages"][-1]["params"]
-    assert params["model"] == "none" and params["saturation"] == 1.2 and params["reference_frames"] == []
-    (scribble,) = params["scribbles"]
-    assert scribble["frame"] == 7
-    paths = [Path(scribble["image"]), Path(params["reference_images"][0])]
-    for path in paths:
-        assert path.is_file() and path.is_relative_to(media_root / "colorize" / str(owner.pk))
-    assert Image.open(paths[0]).mode == "RGBA" and Image.open(paths[1]).format == "PNG"
+    assert params["model"] == "none" and params["saturation"] == 1.2
+    assert not {"scribbles", "reference_frames", "reference_images"} & set(params)  # the recipe names no file
+    scribble, sky = job.assets.get(role="scribble"), job.assets.get(role="color_reference")
+    assert job.assets.count() == 2 and scribble.frame == 7 and scribble.owner == owner
+    for asset in (scribble, sky):
+        assert Path(asset.file.path).is_file() and Path(asset.file.path).is_relative_to(media_root)
+    assert Image.open(scribble.file.path).mode == "RGBA" and Image.open(sky.file.path).format == "PNG"
 
 
 def test_the_launched_job_runs_and_colours_the_clip(owner_client, film_item):
-    from jobs import services
+    from jobs.services.run import job_run
 
     response = owner_client.post(LAUNCH_URL, {"item": film_item.pk, "frame": 0, "scribble": scribble_upload()})
     job = Job.objects.get(pk=response.json()["id"])
-    services.job_run(job_id=job.id)
+    job_run(job_id=job.id)
     job.refresh_from_db()
     assert job.state == JobState.SUCCEEDED, job.error
     last = list(read_video_frames(job.result.path))[-1]
@@ -144,7 +145,7 @@ def test_a_colorized_result_is_published_as_ai_color(owner_client, owner, media_
     response = owner_client.post(LAUNCH_URL, {"item": item.pk, "reference_frame": png_upload(keyframe)})
     assert response.status_code == 201, response.content
     job = Job.objects.get(pk=response.json()["id"])
-    assert job.recipe["stages"][0]["params"]["reference_frames"][0]["frame"] == 0
+    assert job.assets.get(role="keyframe").frame == 0
     # As the worker would leave it.
     result = media_root / "jobs" / str(job.id) / "result.png"
     Image.fromarray(keyframe).save(result)
@@ -164,7 +165,7 @@ def test_an_uploaded_file_of_ones_own_is_colorized(owner_client, owner, film_cli
     job = Job.objects.get(pk=response.json()["id"])
     assert job.item is None and job.recipe["stages"][-1]["stage"] == "colorize"
     assert job.source_name == upload_job.source_name
-    assert Path(job.recipe["stages"][-1]["params"]["scribbles"][0]["image"]).is_file()
+    assert Path(job.assets.get(role="scribble").file.path).is_file()
 
 
 # --- refusals: a clear 4xx, nothing stored ----------------------------------------------------------
@@ -202,7 +203,7 @@ def test_a_video_is_not_a_reference_picture(owner_client, film_item, film_clip, 
 
 
 def test_a_huge_picture_is_refused_before_it_is_read(owner_client, film_item, media_root):
-    with mock.patch("jobs.color_services.COLOR_IMAGE_MAX_BYTES", 100):
+    with override_settings(UPLOAD_MAX_PICTURE_BYTES=100):
         response = owner_client.post(PREVIEW_URL, {"item": film_item.pk, "scribble": scribble_upload()})
     assert response.status_code == 400 and response.json()["message"].startswith("scribble: the image is")
 

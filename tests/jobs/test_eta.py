@@ -5,7 +5,10 @@ from unittest import mock
 import pytest
 from django.utils import timezone
 
-from jobs import services
+from jobs.services.launch import job_create_from_upload
+from jobs.services.run import job_run
+from jobs.services.throughput import throughput_record
+from jobs.services.workers import worker_announce
 from jobs.models import Job, JobState, StageThroughput, UserQuota
 from tests.jobs.factories import job_for, upload_of
 
@@ -15,7 +18,7 @@ CLIP_MPX = 24 * 320 * 240 / 1e6  # the test clip: 24 frames of 320x240
 
 @pytest.fixture(autouse=True)
 def quiet(media_root):
-    with mock.patch("jobs.services.send_job_event"), mock.patch("jobs.tasks.run_job.apply_async") as enqueue:
+    with mock.patch("jobs.events.send_job_event"), mock.patch("jobs.tasks.run_job.apply_async") as enqueue:
         yield enqueue
 
 
@@ -41,8 +44,8 @@ def test_the_eta_counts_the_work_ahead_on_the_same_queue(owner_client, owner, st
     assert eta(owner_client, mine)["seconds"] == 4.0  # 2 s for the one ahead, 2 s for mine
     Job.objects.filter(pk=first.pk).update(state=JobState.RUNNING, progress={"fraction": 0.5, "total": 24})
     assert eta(owner_client, mine)["seconds"] == 3.0  # half of it is done
-    services.worker_announce(hostname="cpu@a", queues=["cpu"], has_gpu=False, installed_models=[])
-    services.worker_announce(hostname="cpu@b", queues=["cpu"], has_gpu=False, installed_models=[])
+    worker_announce(hostname="cpu@a", queues=["cpu"], has_gpu=False, installed_models=[])
+    worker_announce(hostname="cpu@b", queues=["cpu"], has_gpu=False, installed_models=[])
     assert eta(owner_client, mine)["seconds"] == 2.5  # two workers share the work ahead
     Job.objects.filter(pk=first.pk).update(queue="gpu")
     assert eta(owner_client, mine)["seconds"] == 2.0  # a job on another queue is not in the way
@@ -52,7 +55,7 @@ def test_the_eta_counts_the_work_ahead_on_the_same_queue(owner_client, owner, st
 
 def test_a_finished_job_updates_the_measured_throughput(owner, film_clip):
     job = job_for(owner, film_clip, recipe="film-light")
-    services.job_run(job_id=job.id)
+    job_run(job_id=job.id)
     row = StageThroughput.objects.get()
     assert (row.stages, row.device, row.samples) == ("deflicker", "cpu", 1)
     assert row.fps > 0 and row.mpx_per_second == pytest.approx(row.fps * 320 * 240 / 1e6)
@@ -62,16 +65,16 @@ def test_a_finished_job_updates_the_measured_throughput(owner, film_clip):
     Job.objects.filter(pk=other.pk).update(state=JobState.SUCCEEDED, attempts=1, started_at=started,
                                            finished_at=started + timedelta(seconds=10))
     first_fps = row.fps
-    services.throughput_record(job=Job.objects.get(pk=other.pk))
+    throughput_record(job=Job.objects.get(pk=other.pk))
     row.refresh_from_db()
     assert row.samples == 2
     assert row.fps == pytest.approx(first_fps + 0.3 * (2.4 - first_fps))  # 24 frames in 10 s, smoothed
 
 
 def test_a_gpu_recipe_on_a_cpu_is_estimated_slower(owner_client, owner, film_clip, settings):
-    with mock.patch("jobs.services.recipe_needs_gpu", return_value=True), \
+    with mock.patch("jobs.services.launch.recipe_needs_gpu", return_value=True), \
             mock.patch("jobs.selectors.recipe_needs_gpu", return_value=True):
-        job = services.job_create_from_upload(owner=owner, upload=upload_of(film_clip), recipe_name="film-default",
+        job = job_create_from_upload(owner=owner, upload=upload_of(film_clip), recipe_name="film-default",
                                               allow_cpu=True)
         guess = eta(owner_client, job)
         page = owner_client.get(f"/jobs/{job.id}/").content.decode()

@@ -11,7 +11,8 @@ from engine.models import registry
 from engine.synthetic import write_clip
 from gallery.models import Item
 from gallery.services import version_publish_from_job
-from jobs import services
+from jobs.services.launch import job_create_for_item
+from jobs.services.run import job_run
 from jobs.models import JobState
 from restoration_site.errors import ApplicationError
 from tests.gallery.factories import make_item
@@ -34,13 +35,13 @@ def film_item(media_root, tmp_path):
 def test_a_faces_job_without_gpen_weights_says_so_and_its_version_shows_the_models(
         client, owner, film_item, settings, tmp_path, monkeypatch):
     monkeypatch.setenv("ENGINE_MODELS_DIR", str(tmp_path / "no-models"))  # no GPEN checkpoint installed
-    with mock.patch("jobs.services.send_job_event"), mock.patch("jobs.tasks.run_job.apply_async"):
+    with mock.patch("jobs.events.send_job_event"), mock.patch("jobs.tasks.run_job.apply_async"):
         # GPEN wants a GPU; none is online, so the user is asked before the job runs on a CPU.
         with pytest.raises(ApplicationError) as refused:
-            services.job_create_for_item(owner=owner, item=film_item, recipe=FACES_RECIPE)
+            job_create_for_item(owner=owner, item=film_item, recipe=FACES_RECIPE)
         assert refused.value.extra["field"] == "allow_cpu"
-        job = services.job_create_for_item(owner=owner, item=film_item, recipe=FACES_RECIPE, allow_cpu=True)
-        services.job_run(job_id=job.id, worker="cpu@test")
+        job = job_create_for_item(owner=owner, item=film_item, recipe=FACES_RECIPE, allow_cpu=True)
+        job_run(job_id=job.id, worker="cpu@test")
     assert job.queue == "cpu"
     job.refresh_from_db()
     assert job.state == JobState.SUCCEEDED, job.error

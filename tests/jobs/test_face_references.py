@@ -10,9 +10,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 from skimage import data
 
-from jobs import face_services
-from jobs.models import Job
-from restoration_site.errors import ApplicationError
+from jobs.face_references import services as face_references
+from jobs.models import Job, JobAsset
+from jobs.services.assets import recipe_with_asset_paths
 from tests.gallery.factories import make_item
 
 API_URL = "/api/jobs/"
@@ -21,7 +21,7 @@ NEW_URL = "/jobs/new/"
 
 @pytest.fixture(autouse=True)
 def quiet(media_root):
-    with mock.patch("jobs.services.send_job_event"), mock.patch("jobs.tasks.run_job.apply_async"):
+    with mock.patch("jobs.events.send_job_event"), mock.patch("jobs.tasks.run_job.apply_async"):
         yield
 
 
@@ -53,20 +53,21 @@ def garbage() -> SimpleUploadedFile:
 
 
 def stored_photos(media_root: Path) -> list[Path]:
-    return [path for path in (media_root / "faces").rglob("*") if path.is_file()]
+    return [path for path in (media_root / "jobs" / "assets").rglob("*") if path.is_file()]
 
 
-def faces_references(job: Job) -> list[str]:
+def faces_references(job: Job) -> list[JobAsset]:
     (faces,) = [stage for stage in job.recipe["stages"] if stage["stage"] == "faces"]
-    return faces["params"]["references"]
+    assert "references" not in faces["params"]  # the stored recipe names no file
+    return list(job.assets.filter(role=JobAsset.Role.FACE_REFERENCE))
 
 
-def assert_stored_for(owner, paths, media_root):
-    assert len(paths) == 2
-    for path, crop in zip(paths, FACE_CROPS):
-        path = Path(path)
-        assert path.is_file() and path.suffix == ".png"
-        assert path.is_relative_to(media_root / "faces" / str(owner.pk))
+def assert_stored_for(owner, assets, media_root):
+    assert len(assets) == 2
+    for asset, crop in zip(assets, FACE_CROPS):
+        path = Path(asset.file.path)
+        assert asset.owner == owner and path.is_file() and path.suffix == ".png"
+        assert path.is_relative_to(media_root)
         assert np.array_equal(np.asarray(Image.open(path).convert("RGB")), crop)  # lossless re-encode
 
 
@@ -105,8 +106,8 @@ def test_the_item_form_keeps_the_photos_through_its_question(owner_client, owner
     assert question.status_code == 409 and not Job.objects.exists()
     page = question.content.decode()
     assert "Run it on a CPU" in page and page.count('name="face_references_stored"') == 2
-    stored = [str(path.relative_to(media_root)) for path in sorted(stored_photos(media_root))]
-    assert len(stored) == 2
+    stored = [str(asset.id) for asset in JobAsset.objects.order_by("position")]
+    assert len(stored) == 2 and all(f'value="{asset_id}"' in page for asset_id in stored)
 
     answer = owner_client.post(url, {"recipe": "film-faces", "allow_cpu": "1", "face_references_stored": stored})
     job = Job.objects.get()
@@ -162,39 +163,48 @@ def test_the_item_form_shows_why_photos_are_refused_and_stores_nothing(owner_cli
 
 def test_a_stranger_cannot_use_another_users_stored_photos(client, owner, stranger, media_root):
     item = make_item()
-    theirs = face_services.face_references_store(owner=owner, uploads=two_photos())
-    names = [str(Path(path).relative_to(media_root)) for path in theirs]
+    theirs = face_references.face_references_store(owner=owner, uploads=two_photos())
+    ids = [str(asset.id) for asset in theirs]
     client.force_login(stranger)
-    (media_root / "faces" / str(stranger.pk)).mkdir(parents=True)
-    climbing_out = f"faces/{stranger.pk}/../{owner.pk}/{Path(names[0]).parent.name}/reference-0.png"
-    for sent in (names, [theirs[0]], [climbing_out], ["/etc/passwd"], [f"faces/{stranger.pk}/nothing.png"]):
+    for sent in (ids, ids[:1], [theirs[0].file.name], ["/etc/passwd"], ["../../etc/passwd"], ["not-a-uuid"]):
         response = client.post(f"/jobs/new/item/{item.pk}/", {"recipe": "film-faces", "allow_cpu": "1",
                                                                    "face_references_stored": sent}, follow=True)
         assert any("not one of yours" in str(m) for m in response.context["messages"]), sent
     assert not Job.objects.exists()
-    assert all(Path(path).is_file() for path in theirs)  # and the owner's photos are untouched
+    assert all(Path(asset.file.path).is_file() for asset in theirs)  # and the owner's photos are untouched
 
 
-def test_nothing_stays_stored_when_the_job_cannot_be_made(owner_client, media_root, settings):
+def test_photos_a_job_already_took_cannot_be_sent_again(owner_client, owner, media_root):
+    item = make_item()
+    owner_client.post("/api/jobs/", {"item": item.pk, "recipe": "film-faces", "allow_cpu": "true",
+                                     "face_references": two_photos()})
+    taken = [str(asset.id) for asset in Job.objects.get().assets.all()]
+    response = owner_client.post(f"/jobs/new/item/{item.pk}/", {"recipe": "film-faces", "allow_cpu": "1",
+                                                                "face_references_stored": taken}, follow=True)
+    assert any("not one of yours" in str(m) for m in response.context["messages"])
+    assert Job.objects.count() == 1
+
+
+def test_nothing_stays_stored_when_the_job_cannot_be_made(owner_client, media_root, settings,
+                                                          django_capture_on_commit_callbacks):
     settings.JOB_MAX_ACTIVE_PER_USER = 0
-    response = owner_client.post(API_URL, {"item": make_item().pk, "recipe": "film-faces", "allow_cpu": "true",
-                                           "face_references": two_photos()})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_client.post(API_URL, {"item": make_item().pk, "recipe": "film-faces", "allow_cpu": "true",
+                                               "face_references": two_photos()})
     assert response.status_code == 429
     assert_nothing_stored(media_root)
 
 
 # --- the recipe ---------------------------------------------------------------------------------------
 
-def test_every_faces_stage_gets_the_references_and_a_recipe_without_one_is_refused():
+def test_every_faces_stage_gets_the_reference_photos_when_the_job_runs():
     recipe = {"name": "twice", "stages": [{"stage": "faces", "params": {"model": "auto"}}, {"stage": "deflicker"},
                                           {"stage": "faces"}]}
-    given = face_services.recipe_with_face_references(recipe, ["/a.png", "/b.png"])
+    photos = [("face_reference", None, "/a.png"), ("scribble", 0, "/s.png"), ("face_reference", None, "/b.png")]
+    given = recipe_with_asset_paths(recipe, photos)
     assert [stage.get("params", {}).get("references") for stage in given["stages"]] == [
         ["/a.png", "/b.png"], None, ["/a.png", "/b.png"]]
     assert given["stages"][0]["params"]["model"] == "auto" and "references" not in recipe["stages"][0]["params"]
-    with pytest.raises(ApplicationError) as refused:
-        face_services.recipe_with_face_references({"name": "plain", "stages": [{"stage": "deflicker"}]}, ["/a.png"])
-    assert refused.value.extra == {"field": "face_references"}
 
 
 # --- pages and schema ---------------------------------------------------------------------------------

@@ -11,14 +11,16 @@ from django.utils import timezone
 
 from engine.checkpoint import _ChunkWriter
 from engine.io import VideoEncoder
-from jobs import events, services
+from jobs import events
+from jobs.services.lifecycle import job_checkpoint_dir
+from jobs.services.run import RunOutcome, job_run
 from jobs.models import Job, JobState
 from tests.jobs.factories import job_for
 
 
 @pytest.fixture
 def no_events():
-    with mock.patch("jobs.services.send_job_event") as send:
+    with mock.patch("jobs.events.send_job_event") as send:
         yield send
 
 
@@ -58,7 +60,7 @@ def test_a_full_disk_fails_the_job_with_a_message_and_keeps_nothing(owner, film_
     settings.JOB_CHUNK_FRAMES = 8
     job = job_for(owner, film_clip)
     with mock.patch.object(writer, "write", disk_full_after(12, writer.write)):
-        assert services.job_run(job_id=job.id) == services.RunOutcome.RAN
+        assert job_run(job_id=job.id) == RunOutcome.RAN
     job.refresh_from_db()
     assert job.state == JobState.FAILED
     assert job.error == "The server ran out of disk space while restoring; nothing was kept. Try again later."
@@ -71,18 +73,18 @@ def test_a_damaged_chunk_whose_source_is_damaged_too_fails_the_job_with_a_messag
                                                                                no_events, settings):
     settings.JOB_CHUNK_FRAMES = 8
     job = job_for(owner, film_clip)
-    folder = services.job_checkpoint_dir(job)
+    folder = job_checkpoint_dir(job)
     # The worker dies after two chunks (SystemExit is nothing the service handles, like SIGKILL).
     with mock.patch.object(_ChunkWriter, "commit", commit_then_die_at(2)):
         with pytest.raises(SystemExit):
-            services.job_run(job_id=job.id)
+            job_run(job_id=job.id)
     assert len(list(folder.glob("chunk-*.mkv"))) == 2
     chunk = folder / "chunk-00001.mkv"
     chunk.write_bytes(chunk.read_bytes()[:400])
     Path(job.source.path).write_bytes(b"\0" * 4096)  # the source it would be made again from is damaged too
     make_stale(job, settings)
 
-    services.job_run(job_id=job.id)
+    job_run(job_id=job.id)
     job.refresh_from_db()
     assert (job.state, job.attempts) == (JobState.FAILED, 2)
     assert job.error == "The file is not an image or video we can read."
@@ -143,9 +145,9 @@ def test_a_job_that_keeps_killing_its_worker_is_given_up_not_run_again(owner, fi
     job = job_for(owner, film_clip)
     Job.objects.filter(pk=job.pk).update(state=JobState.RUNNING, attempts=settings.JOB_MAX_ATTEMPTS,
                                          heartbeat_at=timezone.now())
-    assert services.job_run(job_id=job.id) == services.RunOutcome.BUSY  # its worker may still be alive
+    assert job_run(job_id=job.id) == RunOutcome.BUSY  # its worker may still be alive
     make_stale(job, settings)
-    assert services.job_run(job_id=job.id) == services.RunOutcome.SKIPPED
+    assert job_run(job_id=job.id) == RunOutcome.SKIPPED
     job.refresh_from_db()
     assert (job.state, job.attempts) == (JobState.FAILED, settings.JOB_MAX_ATTEMPTS)
     assert job.error == "The worker running this job stopped responding 3 times; the job was given up."

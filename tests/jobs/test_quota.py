@@ -14,13 +14,13 @@ from tests.jobs.factories import gpu_worker, job_for, upload_of
 
 @pytest.fixture(autouse=True)
 def quiet(media_root):
-    with mock.patch("jobs.services.send_job_event"), mock.patch("jobs.tasks.run_job.apply_async"):
+    with mock.patch("jobs.events.send_job_event"), mock.patch("jobs.tasks.run_job.apply_async"):
         yield
 
 
 @pytest.fixture
 def gpu_recipe():
-    with mock.patch("jobs.services.recipe_needs_gpu", return_value=True), \
+    with mock.patch("jobs.services.launch.recipe_needs_gpu", return_value=True), \
             mock.patch("jobs.selectors.recipe_needs_gpu", return_value=True):
         gpu_worker()
         yield "film-default"
@@ -135,7 +135,7 @@ def test_the_item_form_asks_then_launches_on_a_second_submit(owner_client, owner
 def test_the_item_form_offers_the_cpu_when_no_gpu_worker_is_online(owner_client, owner):
     item = make_item()
     url = f"/jobs/new/item/{item.id}/"
-    with mock.patch("jobs.services.recipe_needs_gpu", return_value=True):
+    with mock.patch("jobs.services.launch.recipe_needs_gpu", return_value=True):
         asked = owner_client.post(url, {"recipe": "film-light"})
         assert asked.status_code == 409 and 'name="allow_cpu" value="1"' in asked.content.decode()
         launched = owner_client.post(url, {"recipe": "film-light", "allow_cpu": "1"})

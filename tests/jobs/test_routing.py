@@ -7,7 +7,9 @@ from unittest import mock
 import pytest
 from django.utils import timezone
 
-from jobs import services, tasks
+from jobs import tasks
+from jobs.services.launch import job_create_from_upload
+from jobs.services.workers import worker_announce
 from jobs.models import Job, WorkerNode
 from jobs.selectors import recipe_needs_gpu
 from restoration_site.errors import ApplicationError
@@ -16,7 +18,7 @@ from tests.jobs.factories import gpu_worker, job_for, upload_of
 
 @pytest.fixture(autouse=True)
 def quiet(media_root):
-    with mock.patch("jobs.services.send_job_event"):
+    with mock.patch("jobs.events.send_job_event"):
         yield
 
 
@@ -29,7 +31,7 @@ def enqueue():
 @pytest.fixture
 def gpu_recipe():
     """film-default stands for a recipe that needs a GPU (learned stages are judged by recipe_needs_gpu)."""
-    with mock.patch("jobs.services.recipe_needs_gpu", return_value=True), \
+    with mock.patch("jobs.services.launch.recipe_needs_gpu", return_value=True), \
             mock.patch("jobs.selectors.recipe_needs_gpu", return_value=True):
         yield "film-default"
 
@@ -76,12 +78,12 @@ def test_without_a_gpu_worker_the_user_is_told_and_may_run_on_cpu(owner, film_cl
     # A GPU worker that stopped sending heartbeats is not online; neither is a CPU-only worker.
     gpu_worker(hostname="gone@gpu")
     WorkerNode.objects.update(last_seen=timezone.now() - timedelta(seconds=settings.JOB_WORKER_STALE_SECONDS + 1))
-    services.worker_announce(hostname="cpu@box", queues=["cpu"], has_gpu=False, installed_models=[])
+    worker_announce(hostname="cpu@box", queues=["cpu"], has_gpu=False, installed_models=[])
     with pytest.raises(ApplicationError) as refused:
         job_for(owner, film_clip, recipe=gpu_recipe)
     assert refused.value.status_code == 409 and "no GPU worker is online" in refused.value.message
     assert not Job.objects.exists()
-    job = services.job_create_from_upload(owner=owner, upload=upload_of(film_clip), recipe_name=gpu_recipe,
+    job = job_create_from_upload(owner=owner, upload=upload_of(film_clip), recipe_name=gpu_recipe,
                                           allow_cpu=True)
     assert job.queue == "cpu"
     from jobs.selectors import job_snapshot

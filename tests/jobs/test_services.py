@@ -9,7 +9,10 @@ from django.utils import timezone
 from PIL import Image
 
 from engine.io import probe
-from jobs import services
+from jobs.services.launch import job_create_from_upload, recipe_resolve
+from jobs.services.lifecycle import job_cancel, job_checkpoint_dir
+from jobs.services.reaper import job_assets_sweep, jobs_reap_stale
+from jobs.services.run import JobProgress, RunOutcome, job_run
 from jobs.models import Job, JobState
 from restoration_site.errors import ApplicationError
 from tests.jobs.factories import job_for, upload_of
@@ -21,7 +24,7 @@ def stored_files(media_root: Path) -> list[Path]:
 
 @pytest.fixture
 def no_events():
-    with mock.patch("jobs.services.send_job_event") as send:
+    with mock.patch("jobs.events.send_job_event") as send:
         yield send
 
 
@@ -29,7 +32,7 @@ def test_upload_is_stored_under_a_server_name_and_queued_after_commit(owner, fil
                                                                       django_capture_on_commit_callbacks):
     with mock.patch("jobs.tasks.run_job.apply_async") as enqueue:
         with django_capture_on_commit_callbacks(execute=True):
-            job = services.job_create_from_upload(
+            job = job_create_from_upload(
                 owner=owner, upload=upload_of(film_clip, "../../etc/passwd.mp4"), recipe_name="film-default")
     enqueue.assert_called_once_with(args=[str(job.id)], queue="cpu", priority=6, retry=False)
     assert job.state == JobState.QUEUED and job.kind == "video"
@@ -48,7 +51,7 @@ def test_image_uploads_are_reencoded_without_metadata(owner, media_root, tmp_pat
     Image.new("RGB", (64, 48), (120, 90, 60)).save(path, format="JPEG", exif=exif)
     with Image.open(path) as original:
         assert original.getexif().get_ifd(0x8825)
-    job = services.job_create_from_upload(owner=owner, upload=upload_of(path), recipe_name="film-default")
+    job = job_create_from_upload(owner=owner, upload=upload_of(path), recipe_name="film-default")
     assert job.source.name.endswith("source.png") and job.kind == "image"
     with Image.open(job.source.path) as stored:
         assert not stored.getexif()
@@ -62,7 +65,7 @@ def test_image_uploads_are_reencoded_without_metadata(owner, media_root, tmp_pat
 ])
 def test_bad_uploads_are_refused_with_a_message_and_nothing_kept(owner, media_root, content, message):
     with pytest.raises(ApplicationError, match=message):
-        services.job_create_from_upload(
+        job_create_from_upload(
             owner=owner, upload=SimpleUploadedFile("clip.mp4", content), recipe_name="film-default")
     assert Job.objects.count() == 0
     assert stored_files(media_root) == []
@@ -91,7 +94,7 @@ def test_unknown_recipe_is_refused_before_anything_is_stored(owner, film_clip, m
 
 def test_run_restores_the_video_and_records_progress(owner, film_clip, media_root, no_events):
     job = job_for(owner, film_clip, recipe="film-default")
-    services.job_run(job_id=job.id, worker="w1")
+    job_run(job_id=job.id, worker="w1")
     job.refresh_from_db()
     assert job.state == JobState.SUCCEEDED, job.error
     assert (job.worker, job.attempts) == ("w1", 1)
@@ -110,35 +113,35 @@ def test_run_restores_the_video_and_records_progress(owner, film_clip, media_roo
 
 def test_a_job_is_run_once_only(owner, film_clip, media_root, no_events):
     job = job_for(owner, film_clip)
-    assert services.job_run(job_id=job.id) == services.RunOutcome.RAN
-    assert services.job_run(job_id=job.id) == services.RunOutcome.SKIPPED
+    assert job_run(job_id=job.id) == RunOutcome.RAN
+    assert job_run(job_id=job.id) == RunOutcome.SKIPPED
     job.refresh_from_db()
     assert job.attempts == 1
 
 
 def test_cancel_a_queued_job_means_it_never_runs(owner, film_clip, media_root, no_events):
     job = job_for(owner, film_clip)
-    services.job_cancel(job=job)
+    job_cancel(job=job)
     assert job.state == JobState.CANCELLED
-    assert services.job_run(job_id=job.id) == services.RunOutcome.SKIPPED
+    assert job_run(job_id=job.id) == RunOutcome.SKIPPED
     with pytest.raises(ApplicationError, match="already finished"):
-        services.job_cancel(job=job)
+        job_cancel(job=job)
 
 
 def test_cancel_a_running_job_stops_it_between_frames(owner, film_clip, media_root, no_events):
     job = job_for(owner, film_clip)
-    real_should_cancel = services.JobProgress.should_cancel
+    real_should_cancel = JobProgress.should_cancel
     polls = []
 
     def user_cancels_at_frame_three(self):
         polls.append(1)
         if len(polls) == 3:
-            services.job_cancel(job=Job.objects.get(pk=self.job.pk))  # what the cancel button does
+            job_cancel(job=Job.objects.get(pk=self.job.pk))  # what the cancel button does
         return real_should_cancel(self)
 
-    with mock.patch.object(services.JobProgress, "should_cancel", user_cancels_at_frame_three), \
-            mock.patch.object(services.JobProgress, "CANCEL_POLL_SECONDS", 0):
-        services.job_run(job_id=job.id)
+    with mock.patch.object(JobProgress, "should_cancel", user_cancels_at_frame_three), \
+            mock.patch.object(JobProgress, "CANCEL_POLL_SECONDS", 0):
+        job_run(job_id=job.id)
     job.refresh_from_db()
     assert job.state == JobState.CANCELLED
     assert len(polls) == 3
@@ -149,7 +152,7 @@ def test_a_damaged_source_fails_the_job_with_a_reason(owner, film_clip, media_ro
     job = job_for(owner, film_clip)
     data = Path(job.source.path).read_bytes()
     Path(job.source.path).write_bytes(data[: len(data) // 3])
-    services.job_run(job_id=job.id)
+    job_run(job_id=job.id)
     job.refresh_from_db()
     assert job.state == JobState.FAILED
     assert job.error
@@ -160,9 +163,9 @@ def test_a_job_running_elsewhere_is_left_alone_until_its_heartbeat_is_stale(owne
                                                                            no_events, settings):
     job = job_for(owner, film_clip)
     Job.objects.filter(pk=job.pk).update(state=JobState.RUNNING, heartbeat_at=timezone.now(), attempts=1)
-    assert services.job_run(job_id=job.id) == services.RunOutcome.BUSY
+    assert job_run(job_id=job.id) == RunOutcome.BUSY
     Job.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS + 1))
-    assert services.job_run(job_id=job.id, worker="w2") == services.RunOutcome.RAN
+    assert job_run(job_id=job.id, worker="w2") == RunOutcome.RAN
     job.refresh_from_db()
     assert (job.state, job.attempts, job.worker) == (JobState.SUCCEEDED, 2, "w2")
 
@@ -170,8 +173,8 @@ def test_a_job_running_elsewhere_is_left_alone_until_its_heartbeat_is_stale(owne
 def test_a_job_resumes_from_its_checkpoint_and_cleans_it_up(owner, film_clip, media_root, no_events, settings):
     settings.JOB_CHUNK_FRAMES = 8
     job = job_for(owner, film_clip)
-    folder = services.job_checkpoint_dir(job)
-    real_should_cancel = services.JobProgress.should_cancel
+    folder = job_checkpoint_dir(job)
+    real_should_cancel = JobProgress.should_cancel
     polls = []
 
     def worker_dies_after_two_chunks(self):
@@ -180,20 +183,20 @@ def test_a_job_resumes_from_its_checkpoint_and_cleans_it_up(owner, film_clip, me
             raise SystemExit("worker lost")  # not an error the service handles: like a killed process
         return real_should_cancel(self)
 
-    with mock.patch.object(services.JobProgress, "should_cancel", worker_dies_after_two_chunks):
+    with mock.patch.object(JobProgress, "should_cancel", worker_dies_after_two_chunks):
         with pytest.raises(SystemExit):
-            services.job_run(job_id=job.id)
+            job_run(job_id=job.id)
     assert sorted(p.name for p in folder.glob("chunk-*.mkv")) == ["chunk-00000.mkv", "chunk-00001.mkv"]
     Job.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS + 1))
     frames_seen = []
-    real_on_event = services.JobProgress.on_event
+    real_on_event = JobProgress.on_event
 
     def record(self, event):
         frames_seen.append((event.phase, event.frame))
         real_on_event(self, event)
 
-    with mock.patch.object(services.JobProgress, "on_event", record):
-        assert services.job_run(job_id=job.id) == services.RunOutcome.RAN
+    with mock.patch.object(JobProgress, "on_event", record):
+        assert job_run(job_id=job.id) == RunOutcome.RAN
     job.refresh_from_db()
     assert job.state == JobState.SUCCEEDED and job.attempts == 2, job.error
     # Two chunks of 8 were kept; film-light's deflicker needs 7 frames of context before frame 16.
@@ -209,13 +212,13 @@ def test_the_reaper_requeues_a_job_whose_worker_vanished_then_gives_up(owner, fi
     Job.objects.filter(pk=job.pk).update(state=JobState.RUNNING, heartbeat_at=old, attempts=1, worker="gone@host")
     with mock.patch("jobs.tasks.run_job.apply_async") as enqueue:
         with django_capture_on_commit_callbacks(execute=True):
-            assert services.jobs_reap_stale() == {"requeued": 1, "failed": 0, "resent": 0}
+            assert jobs_reap_stale() == {"requeued": 1, "failed": 0, "resent": 0}
     enqueue.assert_called_once_with(args=[str(job.id)], queue="cpu", priority=6, retry=False)
     job.refresh_from_db()
     assert job.state == JobState.QUEUED
 
     Job.objects.filter(pk=job.pk).update(state=JobState.RUNNING, heartbeat_at=old, attempts=settings.JOB_MAX_ATTEMPTS)
-    assert services.jobs_reap_stale() == {"requeued": 0, "failed": 1, "resent": 0}
+    assert jobs_reap_stale() == {"requeued": 0, "failed": 1, "resent": 0}
     job.refresh_from_db()
     assert job.state == JobState.FAILED and "stopped responding 3 times" in job.error
 
@@ -223,7 +226,7 @@ def test_the_reaper_requeues_a_job_whose_worker_vanished_then_gives_up(owner, fi
 def test_the_reaper_leaves_live_jobs_alone(owner, film_clip, media_root, no_events):
     job = job_for(owner, film_clip)
     Job.objects.filter(pk=job.pk).update(state=JobState.RUNNING, heartbeat_at=timezone.now(), attempts=1)
-    assert services.jobs_reap_stale() == {"requeued": 0, "failed": 0, "resent": 0}
+    assert jobs_reap_stale() == {"requeued": 0, "failed": 0, "resent": 0}
 
 
 def test_a_launch_while_the_broker_is_down_is_kept_and_sent_again_by_the_reaper(
@@ -236,10 +239,10 @@ def test_a_launch_while_the_broker_is_down_is_kept_and_sent_again_by_the_reaper(
     job.refresh_from_db()
     assert job.state == JobState.QUEUED and job.dispatch_pending
     with mock.patch("jobs.tasks.run_job.apply_async", side_effect=OperationalError("Connection refused")):
-        assert services.jobs_reap_stale()["resent"] == 0  # still down: kept for the next round
+        assert jobs_reap_stale()["resent"] == 0  # still down: kept for the next round
     with mock.patch("jobs.tasks.run_job.apply_async") as enqueue:
-        assert services.jobs_reap_stale() == {"requeued": 0, "failed": 0, "resent": 1}
-        assert services.jobs_reap_stale()["resent"] == 0  # sent once, not at every round
+        assert jobs_reap_stale() == {"requeued": 0, "failed": 0, "resent": 1}
+        assert jobs_reap_stale()["resent"] == 0  # sent once, not at every round
     enqueue.assert_called_once_with(args=[str(job.id)], queue="cpu", priority=6, retry=False)
     job.refresh_from_db()
     assert not job.dispatch_pending
@@ -252,8 +255,8 @@ def test_a_user_has_a_limited_number_of_jobs_at_once(owner, film_clip, media_roo
     with pytest.raises(ApplicationError) as error:
         job_for(owner, film_clip)
     assert error.value.status_code == 429 and "2 jobs queued or running" in error.value.message
-    with mock.patch("jobs.services.send_job_event"):
-        services.job_cancel(job=first)
+    with mock.patch("jobs.events.send_job_event"):
+        job_cancel(job=first)
     job_for(owner, film_clip)  # a cancelled job frees its place
     staff = make_user("staffer", is_staff=True)
     for _ in range(3):
@@ -267,29 +270,33 @@ def test_a_finished_job_records_the_models_and_hashes_that_made_it(owner, film_c
     used = {"key": "realesrgan-x4plus", "sha256": "ab" * 32, "licence": "BSD-3-Clause"}
     monkeypatch.setattr(TemporalDenoise, "provenance", lambda self: {"models": [used], "notes": ["a fallback"]})
     job = job_for(owner, film_clip, recipe="film-default")
-    services.job_run(job_id=job.id)
+    job_run(job_id=job.id)
     job.refresh_from_db()
     assert job.state == JobState.SUCCEEDED
     assert job.recipe["provenance"] == {"models": [used], "notes": ["denoise: a fallback"], "ai_color": False}
-    assert services.recipe_resolve(recipe=job.recipe)["stages"] == job.recipe["stages"]  # runs again as it was
+    assert recipe_resolve(recipe=job.recipe)["stages"] == job.recipe["stages"]  # runs again as it was
 
 
-def test_asset_folders_no_job_names_are_swept_once_old(owner, film_clip, media_root):
-    import os
+def test_pictures_no_job_took_are_swept_once_old_and_a_deleted_jobs_go_with_it(
+        owner, film_clip, media_root, django_capture_on_commit_callbacks):
+    import numpy as np
 
-    def folder(root, name):
-        path = media_root / root / str(owner.pk) / name
-        path.mkdir(parents=True)
-        (path / "reference-1.png").write_bytes(b"png")
-        return path
+    from jobs.models import JobAsset
+    from jobs.services.assets import job_asset_store
 
-    used, orphan, fresh = folder("faces", "a1" * 16), folder("colorize", "b2" * 16), folder("faces", "c3" * 16)
-    recipe = {"name": "faces-refs", "stages": [{"stage": "faces", "params": {
-        "references": [str(used / "reference-1.png")]}}]}
+    def picture():
+        return job_asset_store(owner=owner, role=JobAsset.Role.FACE_REFERENCE, image=np.zeros((8, 8, 3), np.uint8))
+
+    used, orphan, fresh = picture(), picture(), picture()
     with mock.patch("jobs.tasks.run_job.apply_async"):
-        services.job_create_from_upload(owner=owner, upload=upload_of(film_clip), recipe=recipe, allow_cpu=True)
-    day_ago = time.time() - 25 * 3600
-    for path in (used, orphan):
-        os.utime(path, (day_ago, day_ago))
-    assert services.job_assets_sweep() == 1
-    assert used.is_dir() and fresh.is_dir() and not orphan.exists()
+        job = job_create_from_upload(owner=owner, upload=upload_of(film_clip), recipe_name="film-faces",
+                                     assets=[used], allow_cpu=True)
+    JobAsset.objects.filter(pk__in=[used.pk, orphan.pk]).update(created_at=timezone.now() - timedelta(hours=25))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert job_assets_sweep() == 1
+    assert set(JobAsset.objects.values_list("pk", flat=True)) == {used.pk, fresh.pk}
+    assert Path(used.file.path).is_file() and Path(fresh.file.path).is_file()
+    assert not Path(orphan.file.path).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        job.delete()
+    assert not Path(used.file.path).exists() and JobAsset.objects.get() == fresh

@@ -7,14 +7,17 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from jobs import services
+from jobs.services.launch import job_retry
+from jobs.services.lifecycle import job_cancel
+from jobs.services.reaper import jobs_reap_stale
+from jobs.services.run import JobProgress, job_run
 from jobs.models import Job, JobEvent, JobState, StageThroughput
 from tests.jobs.factories import job_for
 
 
 @pytest.fixture(autouse=True)
 def quiet(media_root):
-    with mock.patch("jobs.services.send_job_event"), mock.patch("jobs.tasks.run_job.apply_async"):
+    with mock.patch("jobs.events.send_job_event"), mock.patch("jobs.tasks.run_job.apply_async"):
         yield
 
 
@@ -25,7 +28,7 @@ def kinds(job):
 def test_a_run_leaves_a_line_per_step_and_per_chunk(owner_client, owner, film_clip, settings):
     settings.JOB_CHUNK_FRAMES = 8
     job = job_for(owner, film_clip)
-    services.job_run(job_id=job.id, worker="celery@w1")
+    job_run(job_id=job.id, worker="celery@w1")
     job.refresh_from_db()
     assert job.state == JobState.SUCCEEDED, job.error
     assert kinds(job) == ["queued", "started", "chunk_done", "chunk_done", "chunk_done", "succeeded"]
@@ -48,7 +51,7 @@ def test_a_run_leaves_a_line_per_step_and_per_chunk(owner_client, owner, film_cl
 def test_a_resumed_job_does_not_repeat_its_chunks(owner, film_clip, settings):
     settings.JOB_CHUNK_FRAMES = 8
     job = job_for(owner, film_clip)
-    real_should_cancel = services.JobProgress.should_cancel
+    real_should_cancel = JobProgress.should_cancel
     polls = []
 
     def worker_dies_after_two_chunks(self):
@@ -60,11 +63,11 @@ def test_a_resumed_job_does_not_repeat_its_chunks(owner, film_clip, settings):
             raise SystemExit("worker lost")
         return real_should_cancel(self)
 
-    with mock.patch.object(services.JobProgress, "should_cancel", worker_dies_after_two_chunks):
+    with mock.patch.object(JobProgress, "should_cancel", worker_dies_after_two_chunks):
         with pytest.raises(SystemExit):
-            services.job_run(job_id=job.id, worker="celery@w1")
+            job_run(job_id=job.id, worker="celery@w1")
     Job.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS + 1))
-    services.job_run(job_id=job.id, worker="celery@w2")
+    job_run(job_id=job.id, worker="celery@w2")
     assert kinds(job) == ["queued", "started", "chunk_done", "chunk_done", "reclaimed", "chunk_done", "succeeded"]
     reclaimed = job.events.get(kind="reclaimed")
     assert reclaimed.worker == "celery@w2" and reclaimed.data["attempt"] == 2
@@ -74,8 +77,8 @@ def test_a_resumed_job_does_not_repeat_its_chunks(owner, film_clip, settings):
 
 def test_cancel_and_retry_are_on_the_timeline(owner, film_clip):
     job = job_for(owner, film_clip)
-    services.job_cancel(job=job)
-    again = services.job_retry(job=job)
+    job_cancel(job=job)
+    again = job_retry(job=job)
     assert kinds(job) == ["queued", "cancelled", "retried"]
     assert job.events.get(kind="retried").data["new_job"] == str(again.id)
     assert kinds(again) == ["queued"]
@@ -84,8 +87,8 @@ def test_cancel_and_retry_are_on_the_timeline(owner, film_clip):
 def test_cancelling_a_running_job_is_asked_then_done(owner, film_clip):
     job = job_for(owner, film_clip)
     Job.objects.filter(pk=job.pk).update(state=JobState.RUNNING, heartbeat_at=timezone.now(), worker="celery@w1")
-    services.job_cancel(job=job)
-    services.job_cancel(job=job)  # a second click asks nothing new
+    job_cancel(job=job)
+    job_cancel(job=job)  # a second click asks nothing new
     assert kinds(job) == ["queued", "cancel_requested"]
 
 
@@ -93,9 +96,9 @@ def test_the_reaper_writes_why_it_requeued_or_gave_up(owner, film_clip, settings
     job = job_for(owner, film_clip)
     old = timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS + 5)
     Job.objects.filter(pk=job.pk).update(state=JobState.RUNNING, heartbeat_at=old, attempts=1, worker="gone@host")
-    services.jobs_reap_stale()
+    jobs_reap_stale()
     Job.objects.filter(pk=job.pk).update(state=JobState.RUNNING, heartbeat_at=old, attempts=3, worker="gone@host")
-    services.jobs_reap_stale()
+    jobs_reap_stale()
     requeued, failed = job.events.filter(kind__in=["requeued", "failed"])
     assert requeued.worker == "gone@host"
     assert "stopped responding 3 times" in failed.message
@@ -105,7 +108,7 @@ def test_a_failure_reason_is_on_the_timeline(owner_client, owner, film_clip):
     job = job_for(owner, film_clip)
     with open(job.source.path, "r+b") as source:
         source.truncate(source.seek(0, 2) // 3)
-    services.job_run(job_id=job.id)
+    job_run(job_id=job.id)
     events = owner_client.get(f"/api/jobs/{job.id}/events/").json()
     assert events[-1]["kind"] == "failed" and events[-1]["text"].startswith("Failed: ")
     assert JobEvent.objects.get(job=job, kind="failed").message == Job.objects.get(pk=job.pk).error

@@ -1,22 +1,18 @@
 """Colorizing an item or one's own uploaded file from scribbles and references: the frame to draw
-on, a preview of that frame colorized in seconds, and the job that colours the whole clip.
+on, a preview of that frame colorized in seconds, and the job that colors the whole clip.
 
-The engine does the colouring (engine/stages/colorize.py); this module checks what a person
-sends, keeps it under MEDIA_ROOT and builds the recipe. Writes go through jobs.services.
+The engine does the coloring (engine/stages/colorize.py); this module checks what a person
+sends, stores it as the job's assets and builds the recipe; the launch is jobs.services.launch's.
 """
 from __future__ import annotations
 
 import io
-import shutil
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
-from django.conf import settings
 from django.core.files import File
-from django.http import Http404
 from django.utils.translation import gettext as _
 from PIL import Image
 
@@ -25,17 +21,16 @@ from engine.errors import UnsupportedMedia
 from engine.recipes import load_recipe, preset_names
 from engine.stages.colorize import DEFAULT_SATURATION, MODELS, preview_keyframe
 from gallery.models import Item
-from jobs import services
-from jobs.models import Job
+from jobs.models import Job, JobAsset
 from jobs.selectors import job_get_visible
-from restoration_site.errors import ApplicationError
-from restoration_site.uploads import inspect_media, spool_upload
+from jobs.services.assets import job_asset_store, job_assets_discard
+from jobs.services.launch import job_create_for_item, job_create_from_upload, recipe_resolve
+from restoration_site.errors import ApplicationError, NotFound
+from restoration_site.uploads import decode_uploaded_picture
 
 # The preview is made at this height at most, so that it comes back in seconds; the job colours
 # the clip at its own size (scribbles are scaled to it).
 PREVIEW_MAX_HEIGHT = 480
-# References and scribbles are pictures, not films: a far lower cap than the upload of a clip.
-COLOR_IMAGE_MAX_BYTES = 20 * 1024 * 1024
 MAX_REFERENCE_IMAGES = 4
 
 
@@ -66,11 +61,11 @@ def color_source_get(*, user, item_id=None, job_id=None) -> ColorSource:
     if item_id is not None:
         item = Item.objects.filter(pk=item_id).first()
         if item is None:
-            raise Http404("No such item.")
+            raise NotFound(_("No such item."))
         return _source(Path(item.media.path), item.media_info, item=item)
     job = job_get_visible(user=user, job_id=job_id)
-    if job.owner_id != user.pk:  # staff may watch others' jobs, not colour in their name
-        raise Http404("No such job.")
+    if job.owner_id != user.pk:  # staff may watch others' jobs, not color in their name
+        raise NotFound(_("No such job."))
     return _source(Path(job.source.path), job.source_info, job=job)
 
 
@@ -150,41 +145,18 @@ def color_hints_read(*, frame: int = 0, scribble=None, reference_frame=None, ref
     if len(reference_images) > MAX_REFERENCE_IMAGES:
         raise ApplicationError(_("At most %(n)d reference images, please.") % {"n": MAX_REFERENCE_IMAGES},
                                extra={"field": "reference_images"})
-    drawn = _decoded_image(scribble, "scribble", rgba=True) if scribble else None
+    drawn = decode_uploaded_picture(scribble, "scribble", rgba=True) if scribble else None
     if drawn is not None and not drawn[..., 3].any():
         drawn = None
     return ColorHints(
         frame=frame, scribble=drawn,
-        reference_frame=_decoded_image(reference_frame, "reference_frame") if reference_frame else None,
-        reference_images=[_decoded_image(upload, "reference_images") for upload in reference_images])
-
-
-def _decoded_image(upload, field_name: str, rgba: bool = False) -> np.ndarray:
-    """An uploaded picture decoded (never trusted by its name), as RGB or RGBA uint8."""
-    if upload.size is not None and upload.size > COLOR_IMAGE_MAX_BYTES:
-        raise ApplicationError(_("%(field)s: the image is %(size).1f MB; the limit is %(limit).0f MB.") % {
-            "field": field_name, "size": upload.size / 2**20, "limit": COLOR_IMAGE_MAX_BYTES / 2**20},
-            extra={"field": field_name})
-    spooled = spool_upload(upload)
-    try:
-        try:
-            info = inspect_media(spooled)
-        except ApplicationError as exc:
-            raise ApplicationError(f"{field_name}: {exc.message}", extra={"field": field_name}) from None
-        if info.kind != "image":
-            raise ApplicationError(_("%(field)s: this must be a picture (PNG, JPEG, TIFF or WebP), not a video.")
-                                   % {"field": field_name}, extra={"field": field_name})
-        if rgba:
-            with Image.open(spooled) as img:
-                return np.asarray(img.convert("RGBA")).copy()
-        return read_image(spooled)
-    finally:
-        spooled.unlink(missing_ok=True)
+        reference_frame=decode_uploaded_picture(reference_frame, "reference_frame") if reference_frame else None,
+        reference_images=[decode_uploaded_picture(upload, "reference_images") for upload in reference_images])
 
 
 # --- preview and job -----------------------------------------------------------------------------
 
-def _require_colour(hints: ColorHints, model: str) -> None:
+def _require_color(hints: ColorHints, model: str) -> None:
     if hints.is_empty and model == "none":
         raise ApplicationError(_("Draw some colour on the frame, or add a colorized copy of it or a reference "
                                  "image (or choose a colorization model)."), extra={"field": "scribble"})
@@ -195,7 +167,7 @@ def colorize_preview(*, source: ColorSource, hints: ColorHints, model: str = "no
     """The frame `hints.frame` colorized as the job would colour it, as PNG (lossless, so its
     luminance is exactly the frame's), at most PREVIEW_MAX_HEIGHT tall."""
     _check_model(model)
-    _require_colour(hints, model)
+    _require_color(hints, model)
     frame = source_frame(source, hints.frame)
     colorized = preview_keyframe(frame, reference_frame=hints.reference_frame,
                                  reference_images=[fit_height(image) for image in hints.reference_images],
@@ -212,53 +184,47 @@ def _check_model(model: str) -> None:
 
 def colorize_job_create(*, owner, source: ColorSource, hints: ColorHints, base_recipe: str = "", model: str = "none",
                         saturation: float = DEFAULT_SATURATION, allow_cpu: bool = False, confirm: bool = False) -> Job:
-    """Store the hints under MEDIA_ROOT in a folder of the owner's and queue a job that colours the
-    whole source. Nothing stays stored when the job cannot be made."""
+    """Store the hints as the job's assets and queue a job that colors the whole source. Nothing
+    stays stored when the job cannot be made."""
     _check_model(model)
-    _require_colour(hints, model)
+    _require_color(hints, model)
     if hints.scribble is not None or hints.reference_frame is not None:
         if not 0 <= hints.frame < source.frame_count:
             raise _frame_out_of_range(source, hints.frame)
-    folder = Path(settings.MEDIA_ROOT) / "colorize" / str(owner.pk) / uuid.uuid4().hex
-    folder.mkdir(parents=True)
+    recipe = colorize_recipe(base_recipe=base_recipe, colorize_params={"model": model, "saturation": saturation})
+    assets = []
     try:
-        params = {"model": model, "saturation": saturation, **_store_hints(hints, folder)}
-        recipe = colorize_recipe(base_recipe=base_recipe, colorize_params=params)
+        assets = _store_hints(owner, hints)
         if source.item is not None:
-            return services.job_create_for_item(owner=owner, item=source.item, recipe=recipe, allow_cpu=allow_cpu,
-                                                confirm=confirm)
+            return job_create_for_item(owner=owner, item=source.item, recipe=recipe, assets=assets,
+                                       allow_cpu=allow_cpu, confirm=confirm)
         with open(source.path, "rb") as handle:
-            return services.job_create_from_upload(owner=owner, upload=File(handle, name=source.job.source_name),
-                                                   recipe=recipe, allow_cpu=allow_cpu)
+            return job_create_from_upload(owner=owner, upload=File(handle, name=source.job.source_name),
+                                          recipe=recipe, assets=assets, allow_cpu=allow_cpu)
     except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
+        job_assets_discard(assets)
         raise
 
 
-def _store_hints(hints: ColorHints, folder: Path) -> dict:
-    """Re-encode the hints as PNG files in `folder`; the colorize stage's parameters naming them."""
-    def save(array: np.ndarray, name: str) -> str:
-        path = folder / name
-        Image.fromarray(array).save(path, format="PNG")
-        return str(path)
-
-    params = {"reference_frames": [], "scribbles": [], "reference_images": []}
+def _store_hints(owner, hints: ColorHints) -> list[JobAsset]:
+    """The hints stored as PNG assets of the owner's, not yet attached to a job."""
+    Role = JobAsset.Role
+    assets = []
     if hints.reference_frame is not None:
-        params["reference_frames"].append({"frame": hints.frame,
-                                           "image": save(hints.reference_frame, f"keyframe-{hints.frame}.png")})
+        assets.append(job_asset_store(owner=owner, role=Role.KEYFRAME, image=hints.reference_frame, frame=hints.frame))
     if hints.scribble is not None:
-        params["scribbles"].append({"frame": hints.frame, "image": save(hints.scribble, f"scribble-{hints.frame}.png")})
-    for i, image in enumerate(hints.reference_images):
-        params["reference_images"].append(save(image, f"reference-{i}.png"))
-    return params
+        assets.append(job_asset_store(owner=owner, role=Role.SCRIBBLE, image=hints.scribble, frame=hints.frame))
+    for position, image in enumerate(hints.reference_images):
+        assets.append(job_asset_store(owner=owner, role=Role.COLOR_REFERENCE, image=image, position=position))
+    return assets
 
 
 def colorize_recipe(*, base_recipe: str, colorize_params: dict) -> dict:
-    """The base preset's stages (if any) with a colorize stage; colour goes before any frame-rate
+    """The base preset's stages (if any) with a colorize stage; color goes before any frame-rate
     conversion, so that the frame numbers of scribbles and keyframes are the source's."""
     stages = []
     if base_recipe:
-        stages = [stage for stage in services.recipe_resolve(base_recipe)["stages"] if stage["stage"] != "colorize"]
+        stages = [stage for stage in recipe_resolve(base_recipe)["stages"] if stage["stage"] != "colorize"]
     position = next((i for i, stage in enumerate(stages) if stage["stage"] == "interpolate"), len(stages))
     stages.insert(position, {"stage": "colorize", "params": colorize_params})
     name = f"{base_recipe}+colorize" if base_recipe else "colorize"

@@ -1,9 +1,6 @@
 """Thin DRF views to colorize: preview one frame in seconds, then launch the job for the whole clip.
-
-Included under /api/jobs/colorize/ by jobs/api_urls.py.
-"""
+Routed under /api/jobs/colorize/ by jobs/colorize/api_urls.py."""
 from django.http import HttpResponse
-from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -16,7 +13,7 @@ from rest_framework.views import APIView
 
 from engine.stages.colorize import DEFAULT_SATURATION, MODELS
 from gallery.models import Item
-from jobs import color_services
+from jobs.colorize import services
 from jobs.api import JobOutputSerializer
 from jobs.selectors import job_snapshot
 
@@ -31,7 +28,7 @@ class ColorizeInputSerializer(serializers.Serializer):
         "An RGBA PNG over the frame: pixels of alpha > 0 give their colour. Any size; it is scaled to the frame."))
     reference_frame = serializers.FileField(required=False, help_text="This frame, colorized elsewhere (an image).")
     reference_images = serializers.ListField(
-        child=serializers.FileField(), required=False, max_length=color_services.MAX_REFERENCE_IMAGES,
+        child=serializers.FileField(), required=False, max_length=services.MAX_REFERENCE_IMAGES,
         help_text="Colour photos or paintings of the same scene, matched by their features.")
     model = serializers.ChoiceField(choices=MODELS, default="none",
                                     help_text="A learned colorizer for what nothing else colours (when installed).")
@@ -45,9 +42,9 @@ class ColorizeInputSerializer(serializers.Serializer):
 
 
 def _source_and_hints(request, given: dict):
-    source = color_services.color_source_get(user=request.user, item_id=given["item"].pk if "item" in given else None,
+    source = services.color_source_get(user=request.user, item_id=given["item"].pk if "item" in given else None,
                                              job_id=given.get("job"))
-    hints = color_services.color_hints_read(frame=given["frame"], scribble=given.get("scribble"),
+    hints = services.color_hints_read(frame=given["frame"], scribble=given.get("scribble"),
                                             reference_frame=given.get("reference_frame"),
                                             reference_images=given.get("reference_images", []))
     return source, hints
@@ -67,7 +64,7 @@ class ColorizePreviewApi(APIView):
 
     @extend_schema(request={"multipart/form-data": ColorizeInputSerializer},
                    responses={(200, "image/png"): OpenApiResponse(OpenApiTypes.BINARY, description=(
-                       f"The frame colorized, at most {color_services.PREVIEW_MAX_HEIGHT} px tall, with the "
+                       f"The frame colorized, at most {services.PREVIEW_MAX_HEIGHT} px tall, with the "
                        "frame's own luminance."))},
                    summary="Preview one frame colorized (in seconds)")
     def post(self, request):
@@ -75,7 +72,7 @@ class ColorizePreviewApi(APIView):
         data.is_valid(raise_exception=True)
         given = data.validated_data
         source, hints = _source_and_hints(request, given)
-        png = color_services.colorize_preview(source=source, hints=hints, model=given["model"],
+        png = services.colorize_preview(source=source, hints=hints, model=given["model"],
                                               saturation=given["saturation"])
         return HttpResponse(png, content_type="image/png", headers={"Cache-Control": "no-store"})
 
@@ -87,7 +84,7 @@ class ColorizeLaunchApi(APIView):
     throttle_classes = [ScopedRateThrottle]
 
     class ColorizeLaunchInputSerializer(ColorizeInputSerializer):
-        base_recipe = serializers.ChoiceField(choices=["", *color_services.base_recipe_names()], default="",
+        base_recipe = serializers.ChoiceField(choices=["", *services.base_recipe_names()], default="",
                                               allow_blank=True, help_text="A preset that restores before colouring.")
         allow_cpu = serializers.BooleanField(default=False)
         confirm = serializers.BooleanField(default=False, help_text=(
@@ -100,13 +97,8 @@ class ColorizeLaunchApi(APIView):
         data.is_valid(raise_exception=True)
         given = data.validated_data
         source, hints = _source_and_hints(request, given)
-        job = color_services.colorize_job_create(
+        job = services.colorize_job_create(
             owner=request.user, source=source, hints=hints, base_recipe=given["base_recipe"], model=given["model"],
             saturation=given["saturation"], allow_cpu=given["allow_cpu"], confirm=given["confirm"])
         return Response(job_snapshot(job), status=status.HTTP_201_CREATED)
 
-
-urlpatterns = [
-    path("", ColorizeLaunchApi.as_view(), name="api-colorize"),
-    path("preview/", ColorizePreviewApi.as_view(), name="api-colorize-preview"),
-]

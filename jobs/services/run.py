@@ -1,0 +1,178 @@
+"""What a worker does with a job: claim it, run its recipe in the engine while reporting progress,
+and end it succeeded, failed or cancelled."""
+from __future__ import annotations
+
+import base64
+import errno
+import logging
+import math
+import socket
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from engine.errors import Cancelled, EngineError
+from engine.io.probe import MediaInfo
+from engine.pipeline import Pipeline, ProgressEvent, output_suffix
+from engine.recipes import recipe_from_dict
+from jobs.models import Job, JobEvent, JobState, job_file_path
+from jobs.services.assets import recipe_with_asset_paths
+from jobs.services.lifecycle import (job_broadcast, job_checkpoint_dir, job_checkpoint_discard, job_event_record,
+                                     job_transition)
+from jobs.services.reaper import jobs_reap_stale
+from jobs.services.throughput import throughput_record
+
+logger = logging.getLogger(__name__)
+
+
+class RunOutcome:
+    RAN = "ran"
+    BUSY = "busy"  # running on a worker that is still alive: try again later
+    SKIPPED = "skipped"  # finished, cancelled or gone: nothing to do
+
+
+def job_run(*, job_id: str, worker: str | None = None) -> str:
+    """Claim a job and run its recipe; the row ends succeeded, failed or cancelled.
+
+    A queued job is claimed; so is a running job whose heartbeat is older than JOB_STALE_SECONDS
+    (its worker died): it resumes from its checkpoint. The claim is one conditional UPDATE, so two
+    workers never run the same job.
+    """
+    job = Job.objects.filter(pk=job_id).first()
+    if job is None or job.is_finished:
+        return RunOutcome.SKIPPED
+    if job.state == JobState.RUNNING and job.attempts >= settings.JOB_MAX_ATTEMPTS:
+        # Its worker died under it JOB_MAX_ATTEMPTS times (e.g. a pool process killed for memory, whose
+        # message Celery hands back): never start it again; the reaper gives it up once it is stale.
+        jobs_reap_stale()
+        job.refresh_from_db()
+        return RunOutcome.SKIPPED if job.is_finished else RunOutcome.BUSY
+    if not _claim(job, worker or socket.gethostname()):
+        return RunOutcome.SKIPPED if job.state != JobState.RUNNING else RunOutcome.BUSY
+    job_broadcast(job)
+    result_name = job_file_path(job, "result" + output_suffix(MediaInfo(**job.source_info)))
+    result_path = Path(settings.MEDIA_ROOT) / result_name
+    reporter = JobProgress(job)
+    try:
+        assets = [(asset.role, asset.frame, asset.file.path) for asset in job.assets.all()]
+        pipeline = Pipeline(recipe_from_dict(recipe_with_asset_paths(job.recipe, assets)),
+                            chunk_frames=settings.JOB_CHUNK_FRAMES)
+        run = pipeline.run(job.source.path, result_path, checkpoint_dir=job_checkpoint_dir(job),
+                           on_event=reporter.on_event, should_cancel=reporter.should_cancel)
+    except Cancelled:
+        _finish(job, JobState.CANCELLED)
+    except EngineError as exc:
+        _finish(job, JobState.FAILED, error=str(exc))
+    except Exception as exc:
+        # The user sees a sentence, never a traceback; the log keeps the details.
+        logger.exception("Job %s failed", job.id)
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            error = _("The server ran out of disk space while restoring; nothing was kept. Try again later.")
+        else:
+            error = _("The restoration failed because of an internal error.")
+        _finish(job, JobState.FAILED, error=error)
+    else:
+        # The recipe keeps how it ran (models and weight hashes, fallbacks, AI colour) for the version
+        # that may be published from it; recipes ignore the extra key when run again.
+        _finish(job, JobState.SUCCEEDED, result=result_name, recipe={**job.recipe, "provenance": run.provenance})
+    return RunOutcome.RAN
+
+
+def _claim(job: Job, worker: str) -> bool:
+    """Take a queued job, or a running one whose worker went silent (it resumes from its checkpoint)."""
+    now = timezone.now()
+    # Progress starts afresh: a resumed attempt reports its own frames from its first event on.
+    progress = {"phase": "starting", "frame": 0, "total": job.progress.get("total", 0)}
+    fields = {"heartbeat_at": now, "worker": worker, "attempts": F("attempts") + 1, "progress": progress}
+    attempt = job.attempts + 1
+    if job.state == JobState.QUEUED:
+        if job_transition(job, JobState.RUNNING, source=JobState.QUEUED, started_at=now, **fields):
+            job_event_record(job, JobEvent.Kind.STARTED, worker=worker, attempt=attempt)
+            return True
+        if job.state != JobState.RUNNING:
+            return False
+    stale = now - timedelta(seconds=settings.JOB_STALE_SECONDS)
+    if job_transition(job, JobState.RUNNING, source=JobState.RUNNING, where=Q(heartbeat_at__lt=stale), **fields):
+        job_event_record(job, JobEvent.Kind.RECLAIMED, worker=worker, attempt=attempt)
+        return True
+    return False
+
+
+def _finish(job: Job, state: str, **fields) -> None:
+    """End a running job. The pipeline has already removed any partial output; the checkpoint goes too."""
+    now = timezone.now()
+    ended = job_transition(job, state, source=JobState.RUNNING, finished_at=now, heartbeat_at=now, **fields)
+    job_checkpoint_discard(job)
+    if ended:
+        _record_end(job)
+    job_broadcast(job)
+
+
+def _record_end(job: Job) -> None:
+    """The timeline's last line, and for a success its speed for later ETAs."""
+    if job.state == JobState.FAILED:
+        job_event_record(job, JobEvent.Kind.FAILED, worker=job.worker, message=job.error)
+    elif job.state == JobState.CANCELLED:
+        job_event_record(job, JobEvent.Kind.CANCELLED, worker=job.worker)
+    else:
+        seconds = (job.finished_at - job.started_at).total_seconds() if job.started_at else 0
+        job_event_record(job, JobEvent.Kind.SUCCEEDED, worker=job.worker, frames=job.progress.get("total", 0),
+                         seconds=round(seconds))
+        throughput_record(job=job)
+
+
+class JobProgress:
+    """Writes the pipeline's progress to the job row and the channel layer; reads the cancel flag."""
+
+    CANCEL_POLL_SECONDS = 0.5
+
+    def __init__(self, job: Job):
+        self.job = job
+        self._cancel = False
+        self._cancel_checked = 0.0
+        # A resumed attempt does not record again the chunks an earlier one finished.
+        self._chunks_recorded = job.events.filter(kind=JobEvent.Kind.CHUNK_DONE).count()
+
+    def on_event(self, event: ProgressEvent) -> None:
+        progress = {
+            "phase": event.phase,
+            "stage": "+".join(event.stages),
+            "frame": event.frame,
+            "total": event.total,
+            "fraction": round(event.fraction, 4),
+            "fps": round(event.fps, 2),
+            "eta_seconds": None if event.eta_seconds is None else round(event.eta_seconds, 1),
+        }
+        fields = {"progress": progress, "heartbeat_at": timezone.now()}
+        if event.preview:
+            fields["preview"] = "data:image/jpeg;base64," + base64.b64encode(event.preview).decode()
+        # Progress is not a move of state: the row keeps RUNNING, only its numbers change.
+        Job.objects.filter(pk=self.job.pk).update(**fields)
+        for name, value in fields.items():
+            setattr(self.job, name, value)
+        self._record_chunks(event)
+        job_broadcast(self.job, with_preview=bool(event.preview))
+
+    def _record_chunks(self, event: ProgressEvent) -> None:
+        """One timeline line per checkpoint chunk restored. Events are throttled, so one event may
+        close several chunks. (A rate-converting recipe rounds its chunks a little; close enough.)"""
+        if self.job.kind != Job.Kind.VIDEO or event.phase != "restore":
+            return
+        size = settings.JOB_CHUNK_FRAMES
+        done = event.frame // size if event.frame < event.total else math.ceil(event.total / size)
+        for chunk in range(self._chunks_recorded + 1, done + 1):
+            job_event_record(self.job, JobEvent.Kind.CHUNK_DONE, worker=self.job.worker, chunk=chunk,
+                             first=(chunk - 1) * size + 1, last=min(chunk * size, event.total))
+        self._chunks_recorded = max(self._chunks_recorded, done)
+
+    def should_cancel(self) -> bool:
+        now = time.monotonic()
+        if not self._cancel and now - self._cancel_checked >= self.CANCEL_POLL_SECONDS:
+            self._cancel_checked = now
+            self._cancel = Job.objects.filter(pk=self.job.pk, cancel_requested=True).exists()
+        return self._cancel
