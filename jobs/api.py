@@ -14,7 +14,7 @@ from jobs.face_references import services as face_references
 from jobs.models import JobState
 from jobs.services.launch import job_retry
 from jobs.services.lifecycle import job_cancel
-from jobs.selectors import job_events, job_get_visible, job_snapshot, jobs_visible_to, user_quota
+from jobs.selectors import job_events, job_get_visible, job_snapshot, job_snapshots, jobs_visible_to, user_quota
 
 
 class JobProgressSerializer(serializers.Serializer):
@@ -87,7 +87,7 @@ class JobListCreateApi(APIView):
     @extend_schema(responses=JobOutputSerializer(many=True), summary="List my jobs")
     def get(self, request):
         jobs = jobs_visible_to(request.user).filter(owner=request.user)[:100]
-        return Response([job_snapshot(job) for job in jobs])
+        return Response(job_snapshots(jobs))
 
     @extend_schema(request=InputSerializer, responses={201: JobOutputSerializer}, summary="Upload and launch a job")
     def post(self, request):

@@ -99,19 +99,6 @@ def user_quota(user) -> dict:
     }
 
 
-def _ahead_of(job: Job) -> Q:
-    """Queued jobs on the same queue that start before `job`: higher priority, then older."""
-    return Q(state=JobState.QUEUED, queue=job.queue) & (
-        Q(priority__gt=job.priority) | Q(priority=job.priority, created_at__lt=job.created_at))
-
-
-def queue_position(job: Job) -> int | None:
-    """1 for the next queued job to start on its queue, 2 for the one after, ...; None once it has started."""
-    if job.state != JobState.QUEUED:
-        return None
-    return Job.objects.filter(_ahead_of(job)).count() + 1
-
-
 def stage_key(recipe: dict) -> str:
     """What throughput is measured per: the recipe's stage names in order (as StageThroughput.stages)."""
     return "+".join(stage["stage"] for stage in recipe.get("stages", []))[:255]
@@ -140,20 +127,43 @@ def _job_seconds(job: Job, rates: dict) -> tuple[float, bool]:
     return job_megapixels(job) / guess, False
 
 
-def queued_eta(job: Job) -> dict | None:
-    """An estimate of the seconds until a queued job is done: the work ahead of it on its queue
-    (shared among the queue's workers) plus its own, at the measured throughput."""
-    if job.state != JobState.QUEUED:
-        return None
-    rates = _measured_rates()
-    ahead = 0.0
-    for other in Job.objects.filter(_ahead_of(job) | Q(state=JobState.RUNNING, queue=job.queue)):
-        seconds, _measured = _job_seconds(other, rates)
-        left = 1.0 - (other.progress or {}).get("fraction", 0.0) if other.state == JobState.RUNNING else 1.0
-        ahead += seconds * max(0.0, left)
-    workers = max(1, sum(1 for worker in workers_online() if job.queue in worker.queues))
-    own, measured = _job_seconds(job, rates)
-    return {"seconds": round(ahead / workers + own, 1), "measured": measured}
+class QueueState:
+    """The queues as one read (the queued and running jobs, measured speeds, workers online): what
+    the position and ETA of any number of queued jobs are made from, in a fixed number of queries."""
+
+    def __init__(self):
+        self.active = list(Job.objects.filter(state__in=ACTIVE_STATES).only(
+            "id", "state", "queue", "priority", "created_at", "progress", "recipe", "source_info"))
+        self.rates = _measured_rates()
+        self.workers = list(workers_online())
+
+    @staticmethod
+    def _starts_before(other: Job, job: Job) -> bool:
+        """Whether queued `other` starts before `job` on their queue: higher priority, then older."""
+        return (other.state == JobState.QUEUED and other.queue == job.queue and other.pk != job.pk
+                and (other.priority, -other.created_at.timestamp()) > (job.priority, -job.created_at.timestamp()))
+
+    def position(self, job: Job) -> int | None:
+        """1 for the next queued job to start on its queue, 2 for the one after, ...; None once started."""
+        if job.state != JobState.QUEUED:
+            return None
+        return sum(1 for other in self.active if self._starts_before(other, job)) + 1
+
+    def eta(self, job: Job) -> dict | None:
+        """An estimate of the seconds until a queued job is done: the work ahead of it on its queue
+        (shared among the queue's workers) plus its own, at the measured throughput."""
+        if job.state != JobState.QUEUED:
+            return None
+        ahead = 0.0
+        for other in self.active:
+            running_here = other.state == JobState.RUNNING and other.queue == job.queue
+            if running_here or self._starts_before(other, job):
+                seconds, _measured = _job_seconds(other, self.rates)
+                left = 1.0 - (other.progress or {}).get("fraction", 0.0) if running_here else 1.0
+                ahead += seconds * max(0.0, left)
+        workers = max(1, sum(1 for worker in self.workers if job.queue in worker.queues))
+        own, measured = _job_seconds(job, self.rates)
+        return {"seconds": round(ahead / workers + own, 1), "measured": measured}
 
 
 def job_events(job: Job) -> list[dict]:
@@ -187,6 +197,18 @@ def job_event_text(event: JobEvent) -> str:
 
 def job_snapshot(job: Job) -> dict:
     """The state a page or API client needs to draw a job, the same in every channel."""
+    return job_snapshots([job])[0]
+
+
+def job_snapshots(jobs) -> list[dict]:
+    """Snapshots of many jobs in a fixed number of queries, whatever their number."""
+    jobs = list(jobs)
+    counts = dict(JobEvent.objects.filter(job__in=jobs).order_by().values_list("job").annotate(n=Count("id")))
+    queues = QueueState() if any(job.state == JobState.QUEUED for job in jobs) else None
+    return [_snapshot(job, events_count=counts.get(job.pk, 0), queues=queues) for job in jobs]
+
+
+def _snapshot(job: Job, *, events_count: int, queues: QueueState | None) -> dict:
     progress = job.progress or {}
     return {
         "id": str(job.id),
@@ -209,11 +231,11 @@ def job_snapshot(job: Job) -> dict:
         "cancel_requested": job.cancel_requested,
         "attempts": job.attempts,
         "queue": job.queue,
-        "queue_position": queue_position(job),
+        "queue_position": queues.position(job) if queues else None,
         # Measured speed for the jobs ahead and this one; `measured` is false for a first guess.
-        "queue_eta": queued_eta(job),
+        "queue_eta": queues.eta(job) if queues else None,
         "slower_on_cpu": job.queue == "cpu" and recipe_needs_gpu(job.recipe),
-        "events_count": job.events.count(),
+        "events_count": events_count,
         "result_url": reverse("jobs:result", args=[job.id]) if job.result else None,
         "source_url": reverse("jobs:source", args=[job.id]),
         "created_at": job.created_at.isoformat() if job.created_at else None,

@@ -92,7 +92,7 @@ def test_partners_go_first_in_the_queue_and_in_celery(owner_client, owner, stran
     assert quiet.call_args.kwargs["priority"] == 3  # Redis consumes lower numbers first; normal jobs get 6
     assert owner_client.get(f"/api/jobs/{partner.id}/").json()["queue_position"] == 1
     normal.refresh_from_db()
-    from jobs.selectors import queue_position
+    from jobs.selectors import QueueState
 
-    assert queue_position(normal) == 2
+    assert QueueState().position(normal) == 2
     assert owner_client.get("/api/jobs/quota/").json()["priority_label"] == "Partner collaboration"
