@@ -1,7 +1,10 @@
-"""One application error type, rendered as {"message": ..., "extra": {...}} with a 4xx status."""
+"""One application error type, rendered as {"message": ..., "extra": {...}} with a 4xx status by the
+API, and NotFound, which HTML views answer with the site's 404 page (NotFoundMiddleware)."""
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from django.utils.deprecation import MiddlewareMixin
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -18,6 +21,23 @@ class ApplicationError(Exception):
         self.extra = extra or {}
         if status_code is not None:
             self.status_code = status_code
+
+
+class NotFound(ApplicationError):
+    """What was asked for does not exist, or is not shown to this user. Selectors and services raise
+    it instead of Http404, so that they do not depend on being called from a view."""
+
+    status_code = status.HTTP_404_NOT_FOUND
+
+
+class NotFoundMiddleware(MiddlewareMixin):
+    """A NotFound that reaches an HTML view's caller becomes Django's 404 page, as Http404 would.
+    (DRF views never let it through: api_exception_handler renders it as a JSON 404.)"""
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, NotFound):
+            raise Http404(exception.message) from exception
+        return None
 
 
 def api_exception_handler(exc, context):

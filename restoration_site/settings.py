@@ -58,6 +58,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "restoration_site.errors.NotFoundMiddleware",
 ]
 
 ROOT_URLCONF = "restoration_site.urls"
