@@ -21,7 +21,7 @@ from engine.errors import EngineError, UnsupportedMedia
 from engine.pipeline import jpeg_preview
 from gallery.models import Comment, Item, Licence, Report, Version, Vote, item_file_path, version_file_path
 from jobs.models import Job, JobState
-from restoration_site.errors import ApplicationError
+from restoration_site.errors import ApplicationError, NotFound
 from restoration_site.uploads import inspect_media, spool_upload, store_media
 
 logger = logging.getLogger(__name__)
@@ -226,7 +226,7 @@ def vote_toggle(*, user, version: Version) -> bool:
     if not user.is_authenticated:
         raise ApplicationError(_("Log in to vote."), status_code=403)
     if version.is_hidden:
-        raise ApplicationError(_("This version was hidden by a moderator."), status_code=404)
+        raise NotFound(_("This version was hidden by a moderator."))
     deleted, _ignored = Vote.objects.filter(user=user, version=version).delete()
     if deleted:
         return False

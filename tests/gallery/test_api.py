@@ -144,7 +144,8 @@ def test_item_detail_has_provenance_facts_versions_and_collections(client, item,
                                                 "api_url": "/api/partners/shanghai-library/"}}]
     # The vote is the viewer's own.
     assert login(stranger).get(f"/api/items/{item.slug}/").json()["versions"][1]["voted"] is True
-    assert error(client.get("/api/items/no-such-item/"), 404)
+    assert error(client.get("/api/items/no-such-item/"), 404) == "No such item."
+    assert error(client.get("/api/items/no-such-item/", HTTP_ACCEPT_LANGUAGE="zh-hans"), 404) == "该藏品不存在。"
 
 
 def test_item_versions_and_version_detail(client, item, owner, stranger, make_user):
@@ -405,7 +406,7 @@ def test_comment_edit_and_delete_permissions(client, item, owner, stranger, staf
     thread = client.get(f"/api/items/{item.slug}/comments/").json()["results"][0]
     assert (thread["body"], thread["is_deleted"], thread["author"]) == (None, True, "owner")
     assert thread["replies"][0]["body"] is None and thread["replies"][0]["is_deleted"]
-    assert error(alice.delete("/api/comments/999999/"), 404)
+    assert error(alice.delete("/api/comments/999999/"), 404) == "No such comment."
 
 
 def test_staff_hide_comments_and_only_staff_read_them(client, item, owner, stranger, staff):
@@ -471,7 +472,7 @@ def test_reports_reach_staff_who_resolve_them(client, item, owner, stranger, sta
     assert client.get(f"/api/items/{item.slug}/").json()["versions"] == []
     assert curator.get("/api/reports/").json()["count"] == 0
     assert Report.objects.filter(resolved_at__isnull=False).count() == 2
-    assert error(post_json(curator, "/api/reports/999999/resolve/", {"hide": False}), 404)
+    assert error(post_json(curator, "/api/reports/999999/resolve/", {"hide": False}), 404) == "No such report."
 
 
 def test_a_dismissed_report_leaves_the_comment_alone(item, owner, stranger, staff):
@@ -497,7 +498,7 @@ def test_collections_drafts_are_for_staff_only(client, owner, staff, media_root)
 
     for viewer in (client, login(owner)):
         assert [c["slug"] for c in viewer.get("/api/collections/").json()["results"]] == ["old-shanghai"]
-        assert error(viewer.get("/api/collections/secret/"), 404)
+        assert error(viewer.get("/api/collections/secret/"), 404) == "No such collection."
     body = client.get("/api/collections/old-shanghai/").json()
     assert [e["item"]["title"] for e in body["entries"]] == ["Photo 1", "Photo 2", "Photo 0"]
     assert [e["position"] for e in body["entries"]] == [0, 1, 2]
@@ -514,7 +515,7 @@ def test_collections_drafts_are_for_staff_only(client, owner, staff, media_root)
     assert [p["slug"] for p in partners["results"]] == ["shanghai-daily"]
     detail = client.get("/api/partners/shanghai-daily/").json()
     assert detail["name"] == "Shanghai Daily" and [c["slug"] for c in detail["collections"]] == ["old-shanghai"]
-    assert error(client.get("/api/partners/nobody/"), 404)
+    assert error(client.get("/api/partners/nobody/"), 404) == "No such partner."
 
 
 # --- publishing a job -------------------------------------------------------------------------
