@@ -8,6 +8,7 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
+from celery import current_app
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -59,9 +60,11 @@ def _schedule_derived_media(obj: Item | Version) -> None:
     """After the row is saved, a worker makes its poster and, when browsers cannot play the video
     (ProRes, HEVC, 10-bit, PCM audio), an H.264 copy: decoding and encoding stay out of the request.
     Robust: a broker that is down must not turn a stored upload into an error; the page shows a
-    placeholder until the poster exists."""
-    from gallery.tasks import make_derived_media
+    placeholder until the poster exists.
 
+    The task is looked up by the name gallery.tasks registers it under (GalleryConfig.ready imports
+    that module): the tasks call these services, so importing them here would make a cycle."""
+    make_derived_media = current_app.tasks["gallery.make_derived_media"]
     transaction.on_commit(lambda: make_derived_media.delay(obj._meta.label, obj.pk), robust=True)
 
 

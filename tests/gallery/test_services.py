@@ -1,4 +1,7 @@
+import os
 import re
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 from unittest import mock
@@ -236,6 +239,17 @@ def test_uploads_leave_decoding_to_the_worker(staff, owner, item, media_root, fi
     transcode.assert_not_called()
     assert [c.args for c in enqueue.call_args_list] == [("gallery.Item", film.pk), ("gallery.Version", version.pk)]
     assert not film.poster and not version.poster
+
+
+def test_a_web_process_knows_the_task_that_services_send_by_name():
+    """The services look make_derived_media up by its registered name (importing gallery.tasks would
+    make a cycle); a process that never imports the tasks itself, as the web server, must know it."""
+    script = ("import django; django.setup(); import sys; from celery import current_app; "
+              "print('gallery.make_derived_media' in current_app.tasks)")
+    done = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).resolve().parents[2], capture_output=True,
+                          text=True, timeout=120,
+                          env={**os.environ, "DJANGO_SETTINGS_MODULE": "restoration_site.settings_test"})
+    assert done.stdout.strip() == "True", done.stderr
 
 
 def test_a_broker_that_is_down_does_not_lose_the_upload(owner, item, media_root, django_capture_on_commit_callbacks):
