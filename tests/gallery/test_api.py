@@ -1,5 +1,5 @@
 """The gallery API: reads open to all, writes by the rules of gallery.services, clear 4xx messages,
-uploads checked by decoding with nothing kept on failure, and a fixed number of queries per read."""
+uploads checked by decoding with nothing kept on failure (query counts: test_queries.py)."""
 from __future__ import annotations
 
 import io
@@ -9,9 +9,7 @@ import pytest
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from PIL import Image
 from rest_framework.throttling import ScopedRateThrottle
@@ -545,64 +543,6 @@ def test_publishing_a_finished_job_makes_a_version_with_its_recipe(client, owner
     assert body["provenance"] == {"models": [], "notes": []}  # classical stages use no learned models
     assert client.get(f"/api/items/{item.slug}/").json()["versions"][0]["uid"] == body["uid"]
     assert error(post_json(alice, url, {}), 409) == "This job is already published."
-
-
-# --- query counts -----------------------------------------------------------------------------
-
-
-def grow(item, users, count: int):
-    """`count` versions of `item` (each with votes) and `count` comment threads, each with a reply."""
-    for j in range(count):
-        version = make_version(item, users[j % len(users)], is_homework=j % 2 == 0, featured=j == 0)
-        for voter in users[:2]:
-            services.vote_toggle(user=voter, version=version)
-        top = services.comment_create(author=users[j % len(users)], item=item, body=f"c{j}", version=version)
-        services.comment_create(author=users[(j + 1) % len(users)], item=item, body=f"r{j}", parent=top,
-                                version=version)
-    partner = Partner.objects.create(slug=f"p-{item.slug}", name="Partner")
-    for k in range(count):
-        collection = Collection.objects.create(slug=f"c-{item.slug}-{k}", title="C", partner=partner,
-                                               is_published=True)
-        CollectionItem.objects.create(collection=collection, item=item)
-
-
-def queries_for(client, url) -> int:
-    with CaptureQueriesContext(connection) as context:
-        response = client.get(url)
-    assert response.status_code == 200, response.content
-    return len(context.captured_queries)
-
-
-# Anonymous: items list = count + page; item = item + versions + collections;
-# comments = item + count + threads + replies. A logged-in viewer adds the session and the user.
-EXPECTED_QUERIES = {"items": 2, "item": 3, "comments": 4}
-
-
-@pytest.mark.parametrize("viewer", ["anonymous", "member"])
-def test_reads_cost_the_same_queries_for_little_and_much_content(make_user, media_root, viewer,
-                                                                 django_assert_num_queries):
-    users = [make_user(f"u{i}") for i in range(3)]
-    client = login(users[0]) if viewer == "member" else Client()
-    session = 2 if viewer == "member" else 0
-
-    def urls(item):
-        return {"items": "/api/items/", "item": f"/api/items/{item.slug}/",
-                "comments": f"/api/items/{item.slug}/comments/"}
-
-    small = [make_item() for _ in range(2)]
-    grow(small[0], users, 2)
-    counts_small = {name: queries_for(client, url) for name, url in urls(small[0]).items()}
-    assert counts_small == {name: n + session for name, n in EXPECTED_QUERIES.items()}
-
-    large = [make_item() for _ in range(10)]  # 12 items in all
-    grow(large[0], users, 12)
-    body = client.get(f"/api/items/{large[0].slug}/").json()
-    assert len(body["versions"]) == 12 and len(body["collections"]) == 12
-    assert client.get("/api/items/").json()["count"] == 12
-    assert client.get(f"/api/items/{large[0].slug}/comments/").json()["count"] == 12
-    for name, url in urls(large[0]).items():
-        with django_assert_num_queries(counts_small[name]):
-            client.get(url)
 
 
 # --- throttling -------------------------------------------------------------------------------
