@@ -2,7 +2,6 @@
 homework handed in by the community, comments, votes, reports, partners and collections."""
 import re
 import uuid
-from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.db import models
@@ -220,13 +219,6 @@ class Version(models.Model):
         return f"{self.item.get_absolute_url()}#version-{self.uid}"
 
     @property
-    def recipe_public(self) -> dict:
-        """The recipe as shown to visitors: files on the server it names (reference photos, scribbles)
-        by their file name only, so pages never reveal server paths. The stored recipe keeps them, for
-        "restore again"."""
-        return _without_server_paths(self.recipe) if isinstance(self.recipe, dict) else {}
-
-    @property
     def provenance(self) -> dict:
         """The learned models that made it and notes (a fallback taken), as the engine recorded them in
         the recipe: {"models": [{"key", "sha256", "short_hash", "licence", "non_commercial"}], "notes": [...]}.
@@ -294,13 +286,3 @@ class Report(models.Model):
             models.CheckConstraint(condition=Q(comment__isnull=False) | Q(version__isnull=False),
                                    name="report_has_a_target"),
         ]
-
-
-def _without_server_paths(value):
-    if isinstance(value, dict):
-        return {key: _without_server_paths(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_without_server_paths(item) for item in value]
-    if isinstance(value, str) and value.startswith("/"):
-        return PurePosixPath(value).name
-    return value

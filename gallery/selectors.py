@@ -1,19 +1,33 @@
-"""Reads for the gallery pages and API. Each page's reads are a fixed number of queries,
-whatever the number of items, versions and comments (tests assert it)."""
+"""Reads for the gallery pages and API, with the visibility rules in one place: hidden versions and
+draft collections are for staff only. Each read is a fixed number of queries, whatever the number
+of items, versions and comments (tests assert it). A row that does not exist, or that the user may
+not see, raises NotFound: a 404 for the API and for the pages alike."""
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.db.models import (BooleanField, Count, Exists, IntegerField, Max, OuterRef, Prefetch, Q, QuerySet,
                               Subquery, Value)
 from django.db.models.functions import Coalesce
-from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 
 from gallery.models import Collection, CollectionItem, Comment, Item, Licence, Partner, Report, Version, Vote
+from restoration_site.errors import NotFound
 
 GALLERY_PAGE_SIZE = 24
 
 
-def _visible_versions(user=None, include_hidden: bool = False) -> QuerySet[Version]:
+def _one(queryset: QuerySet, message: str, **lookup):
+    """The row of `queryset` that matches `lookup`, or NotFound(message)."""
+    try:
+        return queryset.get(**lookup)
+    except queryset.model.DoesNotExist:
+        raise NotFound(message) from None
+
+
+# --- versions ---------------------------------------------------------------------------------
+
+
+def versions_visible(user=None, *, include_hidden: bool = False) -> QuerySet[Version]:
     """Versions with their vote count and whether `user` voted; hidden ones only with `include_hidden`
     (staff on the item page)."""
     versions = Version.objects.all() if include_hidden else Version.objects.filter(is_hidden=False)
@@ -22,6 +36,24 @@ def _visible_versions(user=None, include_hidden: bool = False) -> QuerySet[Versi
     if user is not None and user.is_authenticated:
         return versions.annotate(voted=Exists(Vote.objects.filter(version=OuterRef("pk"), user=user)))
     return versions.annotate(voted=Value(False, output_field=BooleanField()))
+
+
+def version_get_visible(*, uid, user=None) -> Version:
+    """One version, with `vote_count` and `voted` for `user`. A hidden one is NotFound except for
+    staff; without a user, for everyone (a version a request names as a parent, a comment's
+    subject or a report's target)."""
+    include_hidden = user is not None and user.is_staff
+    return _one(versions_visible(user, include_hidden=include_hidden), _("No such version."), uid=uid)
+
+
+def item_versions(*, item: Item, user) -> QuerySet[Version]:
+    """The item's versions, featured first, newest first; staff also get hidden ones (marked
+    `is_hidden`), as on the item page."""
+    return (versions_visible(user, include_hidden=user.is_staff).filter(item=item)
+            .order_by("-featured", "-created_at", "id"))
+
+
+# --- items ------------------------------------------------------------------------------------
 
 
 def _homework_of_item():
@@ -60,10 +92,58 @@ def decades() -> list[int]:
     return sorted({year // 10 * 10 for year in years})
 
 
+def item_get(*, slug: str) -> Item:
+    return _one(Item.objects.all(), _("No such item."), slug=slug)
+
+
+def item_detail(*, slug: str, user) -> Item:
+    """The item, with `versions_visible` (item_versions) and `collections_published` attached: 3 queries."""
+    item = item_get(slug=slug)
+    item.versions_visible = list(item_versions(item=item, user=user))
+    item.collections_published = list(item.collections.filter(is_published=True).select_related("partner"))
+    return item
+
+
+# --- comments ---------------------------------------------------------------------------------
+
+
+def comment_get(*, comment_id: int) -> Comment:
+    """One comment, with its author, the version it is about and the comment it answers."""
+    return _one(Comment.objects.select_related("author", "version", "parent"), _("No such comment."), pk=comment_id)
+
+
+def comment_threads(*, item: Item) -> QuerySet[Comment]:
+    """The item's top-level comments, oldest first, each with its replies (one level) prefetched."""
+    replies = Comment.objects.select_related("author", "version").order_by("created_at", "id")
+    return (Comment.objects.filter(item=item, parent=None).select_related("author", "version")
+            .prefetch_related(Prefetch("replies", queryset=replies)).order_by("created_at", "id"))
+
+
+# --- collections and partners -----------------------------------------------------------------
+
+
+def _collections_shown_to(user) -> QuerySet[Collection]:
+    """Every collection for staff; the published ones for everyone else (drafts are for staff only)."""
+    return Collection.objects.all() if user.is_staff else Collection.objects.filter(is_published=True)
+
+
+def _with_partner_and_entries(collections: QuerySet[Collection]) -> QuerySet[Collection]:
+    entries = CollectionItem.objects.select_related("item").order_by("position", "id")
+    return collections.select_related("partner").prefetch_related(Prefetch("entries", queryset=entries))
+
+
 def published_collections() -> QuerySet[Collection]:
-    first_items = CollectionItem.objects.select_related("item").order_by("position", "id")
-    return (Collection.objects.filter(is_published=True).select_related("partner")
-            .prefetch_related(Prefetch("entries", queryset=first_items)))
+    """Published collections, each with its partner and its items in order."""
+    return _with_partner_and_entries(Collection.objects.filter(is_published=True))
+
+
+def collections_visible(*, user) -> QuerySet[Collection]:
+    """Published collections (staff also get drafts), each with its partner and its items in order."""
+    return _with_partner_and_entries(_collections_shown_to(user))
+
+
+def collection_get_visible(*, slug: str, user) -> Collection:
+    return _one(collections_visible(user=user), _("No such collection."), slug=slug)
 
 
 def collection_choices() -> QuerySet[Collection]:
@@ -71,10 +151,45 @@ def collection_choices() -> QuerySet[Collection]:
     return Collection.objects.filter(is_published=True).only("slug", "title", "title_zh").order_by("title")
 
 
+def partners_by_name() -> QuerySet[Partner]:
+    return Partner.objects.order_by("name", "id")
+
+
+def partner_get(*, slug: str) -> Partner:
+    return _one(Partner.objects.all(), _("No such partner."), slug=slug)
+
+
+def partner_detail(*, slug: str) -> Partner:
+    """The partner, with `collections_published` (published_collections) attached: 3 queries."""
+    partner = partner_get(slug=slug)
+    partner.collections_published = list(published_collections().filter(partner=partner))
+    return partner
+
+
+# --- reports ----------------------------------------------------------------------------------
+
+
+def _reports_with_targets() -> QuerySet[Report]:
+    return Report.objects.select_related("reporter", "comment__author", "comment__item", "version__author",
+                                         "version__item")
+
+
+def open_reports() -> QuerySet[Report]:
+    """Reports no moderator has resolved yet, oldest first, with what they point at."""
+    return _reports_with_targets().filter(resolved_at=None)
+
+
+def report_get(*, report_id: int) -> Report:
+    return _one(_reports_with_targets(), _("No such report."), pk=report_id)
+
+
+# --- the HTML pages' reads --------------------------------------------------------------------
+
+
 def home_page(user) -> dict:
     return {
-        "featured": list(_visible_versions(user).filter(featured=True)[:6]),
-        "latest_homework": list(_visible_versions(user).filter(is_homework=True)[:8]),
+        "featured": list(versions_visible(user).filter(featured=True)[:6]),
+        "latest_homework": list(versions_visible(user).filter(is_homework=True)[:8]),
         "collections": list(published_collections()[:6]),
         "items": list(items_filtered()[:12]),
     }
@@ -91,8 +206,8 @@ def item_page(*, slug: str, user, all_comments: bool = False) -> dict:
     `comments_stamp`). Only the newest COMMENT_THREADS_SHOWN threads unless `all_comments`: a long
     discussion would otherwise make every visit render all of it.
     """
-    item = get_object_or_404(Item.objects.select_related("uploader"), slug=slug)
-    versions = (_visible_versions(user, include_hidden=user.is_staff).filter(item=item)
+    item = _one(Item.objects.select_related("uploader"), _("No such item."), slug=slug)
+    versions = (versions_visible(user, include_hidden=user.is_staff).filter(item=item)
                 .select_related(None).select_related("author", "parent")
                 .order_by("is_hidden", "-featured", "-created_at"))
     versions = list(versions)
@@ -121,28 +236,21 @@ def item_page(*, slug: str, user, all_comments: bool = False) -> dict:
 
 
 def collection_page(*, slug: str, user) -> dict:
-    collections = Collection.objects.select_related("partner", "curator")
-    if not user.is_staff:
-        collections = collections.filter(is_published=True)  # drafts are for staff only
-    collection = get_object_or_404(collections, slug=slug)
+    collections = _collections_shown_to(user).select_related("partner", "curator")
+    collection = _one(collections, _("No such collection."), slug=slug)
     entries = list(collection.entries.select_related("item").order_by("position", "id"))
     return {"collection": collection, "entries": entries}
 
 
 def partner_page(*, slug: str) -> dict:
-    partner = get_object_or_404(Partner, slug=slug)
-    return {"partner": partner, "collections": list(published_collections().filter(partner=partner))}
+    partner = partner_detail(slug=slug)
+    return {"partner": partner, "collections": partner.collections_published}
 
 
 def profile_page(*, username: str, viewer) -> dict:
-    person = get_object_or_404(get_user_model(), username=username, is_active=True)
-    versions = list(_visible_versions(viewer).filter(author=person))
+    person = _one(get_user_model().objects.filter(is_active=True), _("No such person."), username=username)
+    versions = list(versions_visible(viewer).filter(author=person))
     jobs = []
     if viewer.is_authenticated and (viewer.pk == person.pk or viewer.is_staff):
         jobs = list(person.jobs.select_related("item")[:50])
     return {"person": person, "versions": versions, "jobs": jobs}
-
-
-def open_reports() -> QuerySet[Report]:
-    return (Report.objects.filter(resolved_at=None)
-            .select_related("reporter", "comment__author", "comment__item", "version__author", "version__item"))

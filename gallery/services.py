@@ -8,6 +8,7 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
+from celery import current_app
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -17,18 +18,13 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from engine.io import probe, read_image, read_video_frames, transcode_for_web
-from engine.errors import EngineError, UnsupportedMedia
+from engine.errors import EngineError
 from engine.pipeline import jpeg_preview
 from gallery.models import Comment, Item, Licence, Report, Version, Vote, item_file_path, version_file_path
-from jobs.models import Job, JobState
-from restoration_site.errors import ApplicationError
+from restoration_site.errors import ApplicationError, NotFound
 from restoration_site.uploads import inspect_media, spool_upload, store_media
 
 logger = logging.getLogger(__name__)
-
-# Stages whose output colors are made up by a machine, not recorded in the source.
-AI_COLOR_STAGES = {"colorize"}
-
 
 def _require_staff(user) -> None:
     if not (user.is_authenticated and user.is_staff):
@@ -59,9 +55,11 @@ def _schedule_derived_media(obj: Item | Version) -> None:
     """After the row is saved, a worker makes its poster and, when browsers cannot play the video
     (ProRes, HEVC, 10-bit, PCM audio), an H.264 copy: decoding and encoding stay out of the request.
     Robust: a broker that is down must not turn a stored upload into an error; the page shows a
-    placeholder until the poster exists."""
-    from gallery.tasks import make_derived_media
+    placeholder until the poster exists.
 
+    The task is looked up by the name gallery.tasks registers it under (GalleryConfig.ready imports
+    that module): the tasks call these services, so importing them here would make a cycle."""
+    make_derived_media = current_app.tasks["gallery.make_derived_media"]
     transaction.on_commit(lambda: make_derived_media.delay(obj._meta.label, obj.pk), robust=True)
 
 
@@ -194,30 +192,15 @@ def _save_version(version: Version, stored: Path) -> Version:
     return version
 
 
-def version_publish_from_job(*, user, job: Job, title: str = "", licence: str = Licence.CC_BY) -> Version:
-    """Publish a succeeded job's result as a version of its item, recording exactly how it was made."""
-    if job.owner_id != user.pk and not user.is_staff:
-        raise ApplicationError(_("Only the job's owner can publish it."), status_code=403)
-    if job.state != JobState.SUCCEEDED or not job.result:
-        raise ApplicationError(_("Only a finished job can be published."), status_code=409)
-    if job.item is None:
-        raise ApplicationError(_("This job was not made from a gallery item."))
-    if Version.objects.filter(job=job).exists():
-        raise ApplicationError(_("This job is already published."), status_code=409)
-    stages = {s["stage"] for s in job.recipe.get("stages", [])}
-    # The engine records in the recipe's provenance whether a stage generated colour.
-    ai_color = bool(stages & AI_COLOR_STAGES) or bool(job.recipe.get("provenance", {}).get("ai_color"))
-    try:
-        info = probe(job.result.path)
-    except UnsupportedMedia:
-        raise ApplicationError(_("The job's result file is missing or damaged."), status_code=409) from None
-    # The restorer is the job's owner, also when staff publish it for them.
-    version = Version(item=job.item, author=job.owner, job=job, title=title[:200] or job.recipe.get("name", ""),
-                      licence=licence, recipe=job.recipe, ai_color=ai_color,
-                      media_info=info.as_dict())
-    target = Path(settings.MEDIA_ROOT) / version_file_path(version, "media" + Path(job.result.name).suffix)
+def version_create_from_file(*, item: Item, author, path: Path, media_info: dict, recipe: dict, ai_color: bool,
+                             title: str = "", licence: str = Licence.CC_BY, job=None) -> Version:
+    """A version of `item` from a finished restoration's file (copied, so the original may go), with
+    the recipe that made it; the jobs app publishes job results through it."""
+    version = Version(item=item, author=author, job=job, title=title[:200], licence=licence, recipe=recipe,
+                      ai_color=ai_color, media_info=media_info)
+    target = Path(settings.MEDIA_ROOT) / version_file_path(version, "media" + path.suffix)
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(job.result.path, target)
+    shutil.copyfile(path, target)
     return _save_version(version, target)
 
 
@@ -226,7 +209,7 @@ def vote_toggle(*, user, version: Version) -> bool:
     if not user.is_authenticated:
         raise ApplicationError(_("Log in to vote."), status_code=403)
     if version.is_hidden:
-        raise ApplicationError(_("This version was hidden by a moderator."), status_code=404)
+        raise NotFound(_("This version was hidden by a moderator."))
     deleted, _ignored = Vote.objects.filter(user=user, version=version).delete()
     if deleted:
         return False

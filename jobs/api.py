@@ -9,11 +9,15 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from engine.recipes import load_recipe, preset_names
-from gallery.models import Item
+from gallery.api.responses import with_errors
+from gallery.api.serializers import VersionSerializer
+from gallery.models import Item, Licence
+from gallery.selectors import version_get_visible
 from jobs.face_references import services as face_references
 from jobs.models import JobState
 from jobs.services.launch import job_retry
 from jobs.services.lifecycle import job_cancel
+from jobs.services.publish import job_publish
 from jobs.selectors import job_events, job_get_visible, job_snapshot, job_snapshots, jobs_visible_to, user_quota
 
 
@@ -125,6 +129,25 @@ class JobRetryApi(APIView):
     def post(self, request, job_id):
         again = job_retry(job=job_get_visible(user=request.user, job_id=job_id))
         return Response(job_snapshot(again), status=status.HTTP_201_CREATED)
+
+
+class JobPublishApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class PublishInputSerializer(serializers.Serializer):
+        title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="",
+                                      help_text="The recipe's name when empty.")
+        licence = serializers.ChoiceField(choices=Licence.choices, default=Licence.CC_BY)
+
+    @extend_schema(operation_id="jobs_publish", summary="Publish a finished job's result as a version of its item",
+                   request=PublishInputSerializer, responses=with_errors({201: VersionSerializer}, 400, 403, 404, 409))
+    def post(self, request, job_id):
+        job = job_get_visible(user=request.user, job_id=job_id)
+        data = self.PublishInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        version = job_publish(user=request.user, job=job, **data.validated_data)
+        return Response(VersionSerializer(version_get_visible(uid=version.uid, user=request.user)).data,
+                        status=status.HTTP_201_CREATED)
 
 
 class JobEventsApi(APIView):

@@ -10,5 +10,6 @@ urlpatterns = [
     path("jobs/<uuid:job_id>/events/", api.JobEventsApi.as_view(), name="api-job-events"),
     path("jobs/<uuid:job_id>/cancel/", api.JobCancelApi.as_view(), name="api-job-cancel"),
     path("jobs/<uuid:job_id>/retry/", api.JobRetryApi.as_view(), name="api-job-retry"),
+    path("jobs/<uuid:job_id>/publish/", api.JobPublishApi.as_view(), name="api-job-publish"),
     path("recipes/", api.RecipeListApi.as_view(), name="api-recipes"),
 ]

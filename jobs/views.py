@@ -9,10 +9,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from gallery.forms import PublishForm
 from gallery.models import Item, Version
-from gallery.services import version_publish_from_job
 from jobs.face_references import services as face_references
 from jobs.models import ACTIVE_STATES, JobState
 from jobs.services import launch, lifecycle
+from jobs.services.publish import job_publish as publish_result
 from jobs.forms import JobForm, RecipeForm
 from jobs.selectors import job_events, job_get_visible, job_snapshot, jobs_visible_to, queue_overview, user_quota
 from restoration_site.errors import ApplicationError
@@ -151,7 +151,7 @@ def job_publish(request, job_id):
     try:
         if not form.is_valid():
             raise ApplicationError(_("Choose a licence."))
-        version = version_publish_from_job(user=request.user, job=job, title=form.cleaned_data["title"],
+        version = publish_result(user=request.user, job=job, title=form.cleaned_data["title"],
                                            licence=form.cleaned_data["licence"])
     except ApplicationError as exc:
         messages.error(request, exc.message)

@@ -1,8 +1,10 @@
-"""One application error type, rendered as {"message": ..., "extra": {...}} with a 4xx status."""
+"""One application error type, rendered as {"message": ..., "extra": {...}} with a 4xx status by the
+API, and NotFound, which HTML views answer with the site's 404 page (NotFoundMiddleware)."""
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.utils.deprecation import MiddlewareMixin
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -22,24 +24,19 @@ class ApplicationError(Exception):
 
 
 class NotFound(ApplicationError):
-    """What was asked for does not exist, or is not the asker's to see (never revealed to exist).
-    A 404 in the API and on HTML pages alike (see NotFoundMiddleware)."""
+    """What was asked for does not exist, or is not shown to this user. Selectors and services raise
+    it instead of Http404, so that they do not depend on being called from a view."""
 
     status_code = status.HTTP_404_NOT_FOUND
 
 
-class NotFoundMiddleware:
-    """HTML views let NotFound from services and selectors through: it becomes the site's 404 page."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        return self.get_response(request)
+class NotFoundMiddleware(MiddlewareMixin):
+    """A NotFound that reaches an HTML view's caller becomes Django's 404 page, as Http404 would.
+    (DRF views never let it through: api_exception_handler renders it as a JSON 404.)"""
 
     def process_exception(self, request, exception):
         if isinstance(exception, NotFound):
-            raise Http404(exception.message)
+            raise Http404(exception.message) from exception
         return None
 
 

@@ -55,6 +55,24 @@ def test_item_page_shows_provenance_and_plays_the_film(client, demo):
     assert client.get("/items/demo-astronaut-film/secrets/").status_code == 404
 
 
+@pytest.mark.parametrize("url", ["/items/no-such-item/", "/collections/no-such-collection/",
+                                 "/partners/no-such-partner/", "/people/nobody/"])
+def test_a_page_of_something_missing_is_the_site_s_404_page(client, db, url):
+    """The selectors raise NotFound; a page answers it as Django answers Http404."""
+    response = client.get(url)
+    assert response.status_code == 404 and response["Content-Type"].startswith("text/html")
+    assert response.content == client.get("/no-such-address/").content
+
+
+def test_a_draft_collection_s_page_is_missing_for_all_but_staff(client, make_user, media_root):
+    from gallery.models import Collection
+
+    Collection.objects.create(slug="draft", title="Work in progress")
+    assert client.get("/collections/draft/").status_code == 404
+    client.force_login(make_user("curator", is_staff=True))
+    assert "Work in progress" in client.get("/collections/draft/").content.decode()
+
+
 def test_restore_this_launches_a_job_for_a_signed_in_user(owner_client, demo):
     item = Item.objects.get(slug="demo-cameraman-photo")
     with mock.patch("jobs.tasks.run_job.apply_async"), mock.patch("jobs.events.send_job_event"):

@@ -1,4 +1,7 @@
+import os
 import re
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 from unittest import mock
@@ -10,8 +13,6 @@ from django.utils import timezone
 from engine.io import probe
 from gallery import services
 from gallery.models import Item, Report, Version, Vote
-from jobs.services.launch import job_create_for_item
-from jobs.services.run import job_run
 from restoration_site.errors import ApplicationError
 from tests.gallery.factories import make_item, make_version, png_upload, run_derived_media
 from tests.jobs.factories import upload_of
@@ -150,48 +151,6 @@ def test_a_film_item_gets_a_poster_and_its_facts(staff, media_root, film_clip):
         services.item_create(uploader=staff, upload=png_upload(), kind=Item.Kind.FILM, title="Not a film")
 
 
-def test_a_finished_job_is_published_with_its_recipe(owner, stranger, media_root, film_clip, make_user):
-    staff = make_user("boss", is_staff=True)
-    item = services.item_create(uploader=staff, upload=upload_of(film_clip), kind=Item.Kind.FILM, title="Clip")
-    with mock.patch("jobs.tasks.run_job.apply_async"), mock.patch("jobs.events.send_job_event"):
-        job = job_create_for_item(owner=owner, item=item, recipe_name="film-light")
-        with pytest.raises(ApplicationError, match="finished"):
-            services.version_publish_from_job(user=owner, job=job)
-        job_run(job_id=job.id)
-    job.refresh_from_db()
-    with pytest.raises(ApplicationError) as error:
-        services.version_publish_from_job(user=stranger, job=job)
-    assert error.value.status_code == 403
-    version = services.version_publish_from_job(user=owner, job=job, title="Steadied")
-    assert version.recipe["stages"][0]["stage"] == "deflicker" and not version.ai_color
-    assert version.job == job and not version.is_homework
-    assert probe(version.media.path).frame_count == 24
-    assert run_derived_media(version).poster.name.endswith("poster.jpg")
-    with pytest.raises(ApplicationError, match="already published"):
-        services.version_publish_from_job(user=owner, job=job)
-
-
-def test_a_published_version_keeps_the_models_and_weights_that_made_it(owner, media_root, make_user):
-    """The engine records provenance in the job's recipe; publishing keeps it and its colour flag."""
-    from django.core.files.base import ContentFile
-
-    from jobs.models import Job, JobState
-
-    staff = make_user("boss", is_staff=True)
-    item = services.item_create(uploader=staff, upload=png_upload(), kind=Item.Kind.PHOTO, title="Scan")
-    provenance = {"models": [{"key": "ddcolor-tiny", "sha256": "ef" * 32, "licence": "CC-BY-NC-4.0"}],
-                  "notes": [], "ai_color": True}
-    job = Job(owner=owner, item=item, kind="image", state=JobState.SUCCEEDED,
-              recipe={"name": "painting", "stages": [{"stage": "tone"}], "provenance": provenance})
-    job.source.save("source.png", ContentFile(png_upload().read()), save=False)
-    job.result.save("result.png", ContentFile(png_upload(seed=3).read()), save=False)
-    job.save()
-    version = services.version_publish_from_job(user=owner, job=job)
-    assert version.ai_color  # the stage generated colour, whatever its name
-    assert version.provenance["models"] == [{"key": "ddcolor-tiny", "sha256": "ef" * 32, "short_hash": "ef" * 6,
-                                             "licence": "CC-BY-NC-4.0", "non_commercial": True}]
-
-
 def test_a_video_browsers_cannot_play_gets_a_web_copy_from_the_worker(owner, media_root, pcm_clip,
                                                                        django_capture_on_commit_callbacks, client):
     film = make_item(kind=Item.Kind.FILM)
@@ -237,6 +196,17 @@ def test_uploads_leave_decoding_to_the_worker(staff, owner, item, media_root, fi
     transcode.assert_not_called()
     assert [c.args for c in enqueue.call_args_list] == [("gallery.Item", film.pk), ("gallery.Version", version.pk)]
     assert not film.poster and not version.poster
+
+
+def test_a_web_process_knows_the_task_that_services_send_by_name():
+    """The services look make_derived_media up by its registered name (importing gallery.tasks would
+    make a cycle); a process that never imports the tasks itself, as the web server, must know it."""
+    script = ("import django; django.setup(); import sys; from celery import current_app; "
+              "print('gallery.make_derived_media' in current_app.tasks)")
+    done = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).resolve().parents[2], capture_output=True,
+                          text=True, timeout=120,
+                          env={**os.environ, "DJANGO_SETTINGS_MODULE": "restoration_site.settings_test"})
+    assert done.stdout.strip() == "True", done.stderr
 
 
 def test_a_broker_that_is_down_does_not_lose_the_upload(owner, item, media_root, django_capture_on_commit_callbacks):

@@ -14,7 +14,7 @@ from PIL import Image
 from engine.color.space import luminance
 from engine.io import probe, read_video_frames
 from gallery.models import Item
-from gallery.services import version_publish_from_job
+from jobs.services.publish import job_publish
 from jobs.models import Job, JobState
 from tests.jobs.factories import job_for
 
@@ -151,7 +151,7 @@ def test_a_colorized_result_is_published_as_ai_color(owner_client, owner, media_
     Image.fromarray(keyframe).save(result)
     Job.objects.filter(pk=job.pk).update(state=JobState.SUCCEEDED, result=f"jobs/{job.id}/result.png")
     job.refresh_from_db()
-    assert version_publish_from_job(user=owner, job=job).ai_color is True
+    assert job_publish(user=owner, job=job).ai_color is True
 
 
 def test_an_uploaded_file_of_ones_own_is_colorized(owner_client, owner, film_clip):

@@ -10,7 +10,7 @@ from engine.io import probe
 from engine.models import registry
 from engine.synthetic import write_clip
 from gallery.models import Item
-from gallery.services import version_publish_from_job
+from jobs.services.publish import job_publish
 from jobs.services.launch import job_create_for_item
 from jobs.services.run import job_run
 from jobs.models import JobState
@@ -56,7 +56,7 @@ def test_a_faces_job_without_gpen_weights_says_so_and_its_version_shows_the_mode
     assert fallback[0]["sha256"] == ",".join(installed.sha256)
     assert not provenance["ai_color"]
 
-    version = version_publish_from_job(user=owner, job=job, title="Faces, fusion + Real-ESRGAN")
+    version = job_publish(user=owner, job=job, title="Faces, fusion + Real-ESRGAN")
     assert not version.ai_color
     page = client.get(reverse("item", args=[film_item.slug])).content.decode()
     assert fallback[0]["key"] in page and fallback[0]["sha256"][:12] in page

@@ -1,0 +1,54 @@
+"""Serializer fields the gallery's serializers share: an item's kind (with its own schema name),
+and ids in a request validated into the rows they name (through gallery.selectors)."""
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from rest_framework import serializers
+
+from gallery import selectors
+from gallery.models import Comment, Item, Version
+from restoration_site.errors import NotFound
+
+
+class ItemKindField(serializers.ChoiceField):
+    """Item.Kind; the schema names its enum ItemKindEnum (an enum named after the field, KindEnum,
+    would clash with the jobs' image/video kind)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=Item.Kind.choices, **kwargs)
+
+
+class ItemKindFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = ItemKindField
+
+    def get_name(self):
+        return "ItemKindEnum"
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {"type": "string", "enum": list(Item.Kind.values),
+                "description": " * ".join([""] + [f"`{value}` - {label}\n" for value, label in Item.Kind.choices])}
+
+
+class VisibleVersionField(serializers.UUIDField):
+    """A version's uid in a request, validated into the Version (one that is not hidden)."""
+
+    default_error_messages = {"missing": gettext_lazy("No such version.")}
+
+    def to_internal_value(self, data) -> Version:
+        try:
+            return selectors.version_get_visible(uid=super().to_internal_value(data))
+        except NotFound:
+            self.fail("missing")
+
+
+class CommentIdField(serializers.IntegerField):
+    """A comment's id in a request, validated into the Comment."""
+
+    default_error_messages = {"missing": gettext_lazy("No such comment.")}
+
+    def to_internal_value(self, data) -> Comment:
+        try:
+            return selectors.comment_get(comment_id=super().to_internal_value(data))
+        except NotFound:
+            self.fail("missing")

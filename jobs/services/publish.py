@@ -1,0 +1,39 @@
+"""Publishing a finished job's result as a version of its gallery item."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.utils.translation import gettext as _
+
+from engine.errors import UnsupportedMedia
+from engine.io import probe
+from gallery.models import Licence, Version
+from gallery.services import version_create_from_file
+from jobs.models import Job, JobState
+from restoration_site.errors import ApplicationError
+
+# Stages whose output colors are made up by a machine, not recorded in the source.
+AI_COLOR_STAGES = {"colorize"}
+
+
+def job_publish(*, user, job: Job, title: str = "", licence: str = Licence.CC_BY) -> Version:
+    """Publish a succeeded job's result as a version of its item, recording exactly how it was made."""
+    if job.owner_id != user.pk and not user.is_staff:
+        raise ApplicationError(_("Only the job's owner can publish it."), status_code=403)
+    if job.state != JobState.SUCCEEDED or not job.result:
+        raise ApplicationError(_("Only a finished job can be published."), status_code=409)
+    if job.item is None:
+        raise ApplicationError(_("This job was not made from a gallery item."))
+    if Version.objects.filter(job=job).exists():
+        raise ApplicationError(_("This job is already published."), status_code=409)
+    stages = {s["stage"] for s in job.recipe.get("stages", [])}
+    # The engine records in the recipe's provenance whether a stage generated color.
+    ai_color = bool(stages & AI_COLOR_STAGES) or bool(job.recipe.get("provenance", {}).get("ai_color"))
+    try:
+        info = probe(job.result.path)
+    except UnsupportedMedia:
+        raise ApplicationError(_("The job's result file is missing or damaged."), status_code=409) from None
+    # The restorer is the job's owner, also when staff publish it for them.
+    return version_create_from_file(item=job.item, author=job.owner, job=job, path=Path(job.result.path),
+                                    media_info=info.as_dict(), recipe=job.recipe, ai_color=ai_color,
+                                    title=title or job.recipe.get("name", ""), licence=licence)
