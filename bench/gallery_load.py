@@ -23,7 +23,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
-import services  # noqa: E402
+import site_processes  # noqa: E402
 
 FILL = """
 import django, os, sys
@@ -97,8 +97,8 @@ def main() -> int:
     started = time.monotonic()
     subprocess.run([sys.executable, "-c", FILL, str(args.items)], cwd=ROOT, env=env, check=True)
     print(f"filled {args.items} items in {time.monotonic() - started:.1f} s")
-    port = services.free_port()
-    web = services.start_web(env, "127.0.0.1", port, log=open(work / "web.log", "wb"))
+    port = site_processes.free_port()
+    web = site_processes.start_web(env, "127.0.0.1", port, log=open(work / "web.log", "wb"))
     base = f"http://127.0.0.1:{port}"
     pages = [("bare view /healthz", "/healthz"), ("home", "/"), ("gallery, page 1", "/gallery/"),
              ("gallery, page 200", "/gallery/?page=200"), ("gallery, filtered", "/gallery/?kind=film&decade=1920"),
@@ -112,7 +112,7 @@ def main() -> int:
             requests.get(base + path, timeout=30)  # warm up
             rows.append((label, hammer(base + path, args.concurrency, args.seconds)))
     finally:
-        services.stop([web])
+        site_processes.stop([web])
     bare = rows[0][1]["rps"]
     print(f"\n{args.items} items, {args.concurrency} concurrent clients, {args.seconds:.0f} s per page, daphne, SQLite")
     print(f"{'page':34} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'errors':>7} {'vs bare':>8}")

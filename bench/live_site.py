@@ -1,6 +1,6 @@
 """A real site for the queue benchmarks: a private Redis, N Celery workers and daphne on a fresh SQLite DB.
 
-The same processes `make run` starts (scripts/services.py), in a temporary folder, with the
+The same processes `make run` starts (scripts/site_processes.py), in a temporary folder, with the
 per-user caps raised so that one user can launch the benchmark's jobs.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
-import services  # noqa: E402
+import site_processes  # noqa: E402
 
 PASSWORD = "pw-for-benchmarks-1"
 MAKE_USER = """
@@ -30,7 +30,7 @@ class LiveSite:
     def __init__(self, workers: int, **settings: str):
         self.work = Path(tempfile.mkdtemp(prefix="bench-queue-"))
         self.db = self.work / "db.sqlite3"
-        redis_port, web_port = services.free_port(), services.free_port()
+        redis_port, web_port = site_processes.free_port(), site_processes.free_port()
         self.url = f"http://127.0.0.1:{web_port}"
         self.env = {**os.environ, "DJANGO_SETTINGS_MODULE": "restoration_site.settings", "DEBUG": "1",
                     "DATABASE_URL": f"sqlite:///{self.db}", "MEDIA_ROOT": str(self.work / "media"),
@@ -38,9 +38,9 @@ class LiveSite:
                     "JOB_MAX_ACTIVE_PER_USER": "1000", "JOB_LAUNCH_RATE": "10000/hour", **settings}
         subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=self.env, check=True)
         subprocess.run([sys.executable, "-c", MAKE_USER], cwd=ROOT, env=self.env, check=True)
-        self.processes = [services.start_redis(redis_port, self.work / "redis", log=self.log("redis"))]
+        self.processes = [site_processes.start_redis(redis_port, self.work / "redis", log=self.log("redis"))]
         try:
-            self.processes.append(services.start_web(self.env, "127.0.0.1", web_port, log=self.log("web")))
+            self.processes.append(site_processes.start_web(self.env, "127.0.0.1", web_port, log=self.log("web")))
             self.workers = 0
             for _ in range(workers):
                 self.add_worker()
@@ -51,9 +51,9 @@ class LiveSite:
     def add_worker(self) -> None:
         """Start one more Celery worker (concurrency 1) and wait until it answers."""
         name = f"cpu{self.workers}"
-        self.processes.append(services.start_worker(self.env, name=name, log=self.log(f"worker-{name}")))
+        self.processes.append(site_processes.start_worker(self.env, name=name, log=self.log(f"worker-{name}")))
         self.workers += 1
-        services.wait_until(lambda: self.workers_answering() >= self.workers, timeout=120, what=f"Worker {name}")
+        site_processes.wait_until(lambda: self.workers_answering() >= self.workers, timeout=120, what=f"Worker {name}")
 
     def log(self, name: str):
         return open(self.work / f"{name}.log", "wb")
@@ -80,7 +80,7 @@ class LiveSite:
         return response.json()["id"]
 
     def stop(self) -> None:
-        services.stop(list(reversed(self.processes)))
+        site_processes.stop(list(reversed(self.processes)))
 
 
 def make_clip(folder: Path, frames: int, size=(160, 120), fps: float = 12.0) -> Path:

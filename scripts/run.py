@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import services  # noqa: E402
+import site_processes  # noqa: E402
 
-ROOT = services.ROOT
+ROOT = site_processes.ROOT
 
 
 def manage(*args: str, env: dict) -> None:
@@ -29,7 +29,7 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)))
     args = parser.parse_args()
 
-    if not services.port_is_free(args.host, args.port):
+    if not site_processes.port_is_free(args.host, args.port):
         print(f"Port {args.port} on {args.host} is in use. Choose another: make run PORT=8080", file=sys.stderr)
         return 2
 
@@ -47,9 +47,9 @@ def main() -> int:
     signal.signal(signal.SIGTERM, on_signal)
     try:
         if "REDIS_URL" not in env:
-            redis_port = services.free_port()
-            print(f"Starting Redis on 127.0.0.1:{redis_port} ({services.redis_server_binary()})")
-            processes.append(services.start_redis(redis_port, var / "redis", log=open(var / "log" / "redis.log", "ab")))
+            redis_port = site_processes.free_port()
+            print(f"Starting Redis on 127.0.0.1:{redis_port} ({site_processes.redis_server_binary()})")
+            processes.append(site_processes.start_redis(redis_port, var / "redis", log=open(var / "log" / "redis.log", "ab")))
             env["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
         else:
             print(f"Using Redis at {env['REDIS_URL']}")
@@ -58,12 +58,12 @@ def main() -> int:
         manage("collectstatic", "--noinput", "-v", "0", env=env)
         manage("seed_demo", env=env)
         # A machine with a GPU takes the GPU recipes too; the worker tells the site what it can run.
-        queues, name = ("cpu,gpu", "gpu") if services.has_gpu() else ("cpu", "cpu")
+        queues, name = ("cpu,gpu", "gpu") if site_processes.has_gpu() else ("cpu", "cpu")
         print(f"Starting a Celery worker (queues: {queues}), Celery beat (periodic tasks) and the ASGI server (daphne)")
         worker_log = open(var / "log" / "worker.log", "ab")
-        processes.append(services.start_worker(env, queues=queues, name=name, log=worker_log))
-        processes.append(services.start_beat(env, var / "celerybeat-schedule", log=open(var / "log" / "beat.log", "ab")))
-        processes.append(services.start_web(env, args.host, args.port, log=open(var / "log" / "web.log", "ab")))
+        processes.append(site_processes.start_worker(env, queues=queues, name=name, log=worker_log))
+        processes.append(site_processes.start_beat(env, var / "celerybeat-schedule", log=open(var / "log" / "beat.log", "ab")))
+        processes.append(site_processes.start_web(env, args.host, args.port, log=open(var / "log" / "web.log", "ab")))
         print(f"\nThe site is up at http://{args.host}:{args.port}/  (logs in var/log/; Ctrl-C stops everything)\n")
         while not stopping:
             for process in processes:
@@ -78,7 +78,7 @@ def main() -> int:
         return 1
     finally:
         print("Stopping…")
-        services.stop(list(reversed(processes)))
+        site_processes.stop(list(reversed(processes)))
 
 
 if __name__ == "__main__":

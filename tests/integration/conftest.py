@@ -14,7 +14,7 @@ from skimage import data
 from engine.synthetic import make_old_film
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-import services  # noqa: E402
+import site_processes  # noqa: E402
 
 
 @dataclass
@@ -77,7 +77,7 @@ def site(request, transactional_db, settings, tmp_path):
     logs.mkdir()
     media = tmp_path / "media"
     settings.MEDIA_ROOT = media
-    redis_port, web_port = services.free_port(), services.free_port()
+    redis_port, web_port = site_processes.free_port(), site_processes.free_port()
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
     env.update(DJANGO_SETTINGS_MODULE="restoration_site.settings", DATABASE_URL=test_database_url(),
                REDIS_URL=f"redis://127.0.0.1:{redis_port}/0", MEDIA_ROOT=str(media), DEBUG="1",
@@ -87,15 +87,15 @@ def site(request, transactional_db, settings, tmp_path):
     processes = []
     site = Site(url=f"http://127.0.0.1:{web_port}", env=env, logs=logs, media=media)
     try:
-        processes.append(services.start_redis(redis_port, tmp_path / "redis", log=open(logs / "redis.log", "wb")))
-        worker = services.start_worker(env, log=open(logs / "worker.log", "wb"))
+        processes.append(site_processes.start_redis(redis_port, tmp_path / "redis", log=open(logs / "redis.log", "wb")))
+        worker = site_processes.start_worker(env, log=open(logs / "worker.log", "wb"))
         site.worker = worker
         processes.append(worker)
-        processes.append(services.start_web(env, "127.0.0.1", web_port, log=open(logs / "web.log", "wb")))
-        services.wait_until(lambda: services.worker_ready(env), timeout=60, what="The Celery worker", process=worker)
+        processes.append(site_processes.start_web(env, "127.0.0.1", web_port, log=open(logs / "web.log", "wb")))
+        site_processes.wait_until(lambda: site_processes.worker_ready(env), timeout=60, what="The Celery worker", process=worker)
         yield site
     except BaseException:
         print(site.dump_logs())
         raise
     finally:
-        services.stop(list(reversed(processes)))
+        site_processes.stop(list(reversed(processes)))

@@ -13,7 +13,7 @@ from websockets.sync.client import connect
 
 from jobs.models import Job
 
-import services  # scripts/services.py, put on the path by conftest: how the site's processes start
+import site_processes  # scripts/site_processes.py, put on the path by conftest: how the site's processes start
 
 FRAMES = 240
 CHUNK = 16
@@ -91,7 +91,7 @@ def restarted():
     """Processes a test starts again; stopped at the end like the site's own."""
     processes = []
     yield processes
-    services.stop(processes)
+    site_processes.stop(processes)
 
 
 @pytest.mark.site_env(JOB_CHUNK_FRAMES=str(CHUNK))
@@ -109,7 +109,7 @@ def test_redis_restarted_mid_job_the_job_finishes_and_pages_reconnect(site, make
     frame_at_stop = frame_in_db(job_id)
     wait_for(lambda: frame_in_db(job_id) > frame_at_stop + CHUNK, "progress in the DB while Redis is down")
     connections_before = watcher.connections
-    restarted.append(services.start_redis(port, tmp_path / "redis", log=open(site.logs / "redis-2.log", "wb")))
+    restarted.append(site_processes.start_redis(port, tmp_path / "redis", log=open(site.logs / "redis-2.log", "wb")))
     assert Job.objects.get(pk=job_id).state == "running", "the job finished before Redis came back"
 
     assert watcher.done.wait(180), site.dump_logs()
@@ -141,7 +141,7 @@ def test_web_server_restarted_mid_job_nothing_is_lost(site, make_clip, restarted
     wait_for(lambda: frame_in_db(job_id) > frame_at_stop + CHUNK, "progress while the web server is down")
     connections_before = watcher.connections
     port = int(site.url.rsplit(":", 1)[1])
-    restarted.append(services.start_web(site.env, "127.0.0.1", port, log=open(site.logs / "web-2.log", "wb")))
+    restarted.append(site_processes.start_web(site.env, "127.0.0.1", port, log=open(site.logs / "web-2.log", "wb")))
     assert Job.objects.get(pk=job_id).state == "running", "the job finished before the web server came back"
 
     assert watcher.done.wait(180), site.dump_logs()
@@ -191,15 +191,15 @@ def vanish(worker):
                       JOB_CHUNK_FRAMES=str(CHUNK))
 def test_a_job_whose_worker_vanished_is_requeued_then_given_up(site, make_clip, tmp_path, restarted):
     session, job_id = launch(site, make_clip(FRAMES, seed=10))
-    restarted.append(services.start_beat(site.env, tmp_path / "beat-schedule", log=open(site.logs / "beat.log", "wb")))
+    restarted.append(site_processes.start_beat(site.env, tmp_path / "beat-schedule", log=open(site.logs / "beat.log", "wb")))
     wait_for(lambda: frame_in_db(job_id) > 0, "the job to start restoring")
     vanish(site.worker)
     # The reaper (sent by beat, run by any live worker) re-queues the job; the new worker resumes it.
-    restarted.append(services.start_worker(site.env, name="second", log=open(site.logs / "worker-2.log", "wb")))
+    restarted.append(site_processes.start_worker(site.env, name="second", log=open(site.logs / "worker-2.log", "wb")))
     wait_for(lambda: Job.objects.get(pk=job_id).attempts == 2 and frame_in_db(job_id) > 0,
              "the job to run again on the second worker", timeout=180)
     vanish(restarted[-1])
-    restarted.append(services.start_worker(site.env, name="third", log=open(site.logs / "worker-3.log", "wb")))
+    restarted.append(site_processes.start_worker(site.env, name="third", log=open(site.logs / "worker-3.log", "wb")))
     wait_for(lambda: Job.objects.get(pk=job_id).state != "running", "the reaper to give up", timeout=180)
 
     job = Job.objects.get(pk=job_id)

