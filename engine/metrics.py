@@ -7,6 +7,8 @@ import cv2
 import numpy as np
 from skimage.metrics import structural_similarity
 
+from engine.flow import FlowEstimator, consistent_mask, warp
+
 
 def psnr(reference: np.ndarray, test: np.ndarray) -> float:
     """Peak signal-to-noise ratio in dB (inf for identical frames)."""
@@ -66,7 +68,7 @@ def warping_error(frames: Iterable[np.ndarray], reference_frames: Iterable[np.nd
     standard deviation s adds about 1.13 s. A clip of fewer than two frames scores 0. Frames
     must be at least 16 pixels on each side (DIS flow needs that).
     """
-    flow_engine = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    flow = FlowEstimator("medium")
     guides = frames if reference_frames is None else reference_frames
     pairs = zip(frames, guides) if reference_frames is None else zip(frames, guides, strict=True)
     errors = []
@@ -74,7 +76,7 @@ def warping_error(frames: Iterable[np.ndarray], reference_frames: Iterable[np.nd
     for frame, guide in pairs:
         gray = cv2.cvtColor(guide, cv2.COLOR_RGB2GRAY)
         if previous is not None:
-            error = _pair_warping_error(previous, previous_gray, frame, gray, flow_engine)
+            error = _pair_warping_error(previous, previous_gray, frame, gray, flow)
             if error is not None:
                 errors.append(error)
         previous, previous_gray = frame, gray
@@ -82,25 +84,15 @@ def warping_error(frames: Iterable[np.ndarray], reference_frames: Iterable[np.nd
 
 
 def _pair_warping_error(first: np.ndarray, first_gray: np.ndarray, second: np.ndarray, second_gray: np.ndarray,
-                        flow_engine) -> float | None:
+                        flow: FlowEstimator) -> float | None:
     """Mean absolute difference of `first` and `second` warped onto it, over pixels visible in both."""
     if first.shape != second.shape:
         raise ValueError(f"Frames differ in shape: {first.shape} and {second.shape}.")
-    forward = flow_engine.calc(first_gray, second_gray, None)
-    backward = flow_engine.calc(second_gray, first_gray, None)
-    height, width = first_gray.shape
-    grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
-    map_x, map_y = grid_x + forward[..., 0], grid_y + forward[..., 1]
-    warped = cv2.remap(second, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    backward_there = cv2.remap(backward, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    # Where a pixel is visible in both frames, going there and coming back ends where it started;
-    # the tolerance grows with the motion, as flow errors do.
-    mismatch = np.sum((forward + backward_there) ** 2, axis=2)
-    tolerance = 0.01 * (np.sum(forward**2, axis=2) + np.sum(backward_there**2, axis=2)) + 0.5
-    visible = (mismatch <= tolerance) & (map_x >= 0) & (map_x <= width - 1) & (map_y >= 0) & (map_y <= height - 1)
+    forward = flow(first_gray, second_gray)
+    visible = consistent_mask(forward, flow(second_gray, first_gray))
     if not visible.any():
         return None
-    difference = np.abs(first.astype(np.float32) - warped.astype(np.float32)).mean(axis=2)
+    difference = np.abs(first.astype(np.float32) - warp(second, forward).astype(np.float32)).mean(axis=2)
     return float(difference[visible].mean())
 
 
