@@ -5,15 +5,16 @@ from typing import Iterable
 
 import cv2
 import numpy as np
-from skimage.metrics import structural_similarity
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from engine.flow import FlowEstimator, consistent_mask, warp
 
 
-def psnr(reference: np.ndarray, test: np.ndarray) -> float:
-    """Peak signal-to-noise ratio in dB (inf for identical frames)."""
-    mse = np.mean((reference.astype(np.float64) - test.astype(np.float64)) ** 2)
-    return float("inf") if mse == 0 else float(10 * np.log10(255.0**2 / mse))
+def psnr(reference: np.ndarray, test: np.ndarray, data_range: float = 255.0) -> float:
+    """Peak signal-to-noise ratio in dB of two arrays of one shape (HxWx3 uint8 RGB frames, or any
+    values whose peak is `data_range`): scikit-image's, inf for identical arrays."""
+    with np.errstate(divide="ignore"):  # identical arrays: log10 of x / 0 is inf, as meant
+        return float(peak_signal_noise_ratio(reference, test, data_range=data_range))
 
 
 def flicker_index(frames: Iterable[np.ndarray]) -> float:
