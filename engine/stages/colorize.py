@@ -1,9 +1,6 @@
 """Colorization that does not flicker: colour from a person's references and scribbles (and, if
 installed, the Zhang et al. 2016 network), spread in space by an edge-aware solver and in time
 along optical flow. See engine/color/ for the parts.
-
-No `from __future__ import annotations` here: the recipe loader builds each parameter with its
-field's type, which must be the class itself (ListParam), not its name as a string.
 """
 import json
 import os
@@ -73,6 +70,7 @@ class Colorize(Stage):
     """
 
     name: ClassVar[str] = "colorize"
+    makes_color: ClassVar[bool] = True
     # Every earlier frame can change a frame's colour (it is carried from the last anchor, however
     # far), so a resumed run restarts from the first frame.
     radius: ClassVar[int] = WHOLE_CLIP

@@ -65,6 +65,7 @@ class Interpolate(Stage):
     """
 
     name: ClassVar[str] = "interpolate"
+    changes_frame_rate: ClassVar[bool] = True
     fps: float = 24.0
     dedupe: bool = True
     duplicate_threshold: float = 0.6
