@@ -140,7 +140,7 @@ class ChromaPropagator:
         self.decay = decay
         self.carrier = FlowCarrier()
         self.fills = 0  # frames that needed the spatial fill: for the bench and the notes
-        self.uncoloured = 0  # frames no anchor's colour reached (before the first, beyond the window)
+        self.uncolored = 0  # frames no anchor's colour reached (before the first, beyond the window)
         self.cuts: list[int] = []  # frames where a new shot starts (colour not carried across)
 
     def run(self, frames: Iterable[np.ndarray]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -193,7 +193,7 @@ class ChromaPropagator:
         parts = [(item.forward, item.forward_confidence), (item.backward, item.backward_confidence)]
         parts = [(c.astype(np.float32), w.astype(np.float32)) for c, w in parts if c is not None]
         if not parts:
-            self.uncoloured += 1
+            self.uncolored += 1
             return item.frame, np.zeros((*item.gray.shape, 2), np.float32)
         total = sum(w for _, w in parts)
         blended = sum(c * w[..., None] for c, w in parts) / np.maximum(total, 1e-6)[..., None]
@@ -268,7 +268,7 @@ class ChromaPropagator:
         else:
             base = self._combine_samples(gray, hints.samples, carried, carried_confidence)
         if hints.scribbles is not None:
-            base = _apply_scribbles(gray, base, *hints.scribbles, known=_had_colour(carried_confidence, hints))
+            base = _apply_scribbles(gray, base, *hints.scribbles, known=_had_color(carried_confidence, hints))
         return base
 
     def _combine_samples(self, gray, samples, carried, carried_confidence) -> np.ndarray:
@@ -305,7 +305,7 @@ def _split_by_size(mask: np.ndarray, min_area: int) -> tuple[np.ndarray, list[np
     return small, parts
 
 
-def _had_colour(carried_confidence: np.ndarray | None, hints: Hints) -> bool:
+def _had_color(carried_confidence: np.ndarray | None, hints: Hints) -> bool:
     """Whether the anchor had colour before its scribbles (then a scribble's change fades out)."""
     return hints.exact is not None or bool(hints.samples) or carried_confidence is not None
 
