@@ -67,7 +67,7 @@ def warping_error(frames: Iterable[np.ndarray], reference_frames: Iterable[np.nd
     the pairs: 0-255 levels, 0 for a clip whose frames only move (a pure pan). Flicker, grain
     that changes per frame and temporal artefacts raise it; independent gaussian noise of
     standard deviation s adds about 1.13 s. A clip of fewer than two frames scores 0. Frames
-    must be at least 16 pixels on each side (DIS flow needs that).
+    must be at least 16 pixels on each side (engine.flow: DIS needs that; ValueError otherwise).
     """
     flow = FlowEstimator("medium")
     guides = frames if reference_frames is None else reference_frames

@@ -136,3 +136,24 @@ def test_one_estimator_gives_each_pair_its_own_flow_in_any_thread(texture):
     with ThreadPoolExecutor(4) as pool:
         threaded = list(pool.map(lambda pair: flow(*pair), pairs))
     assert all(np.array_equal(x, y) and np.array_equal(x, z) for x, y, z in zip(alone, again, threaded))
+
+
+@pytest.mark.parametrize("shape", [(12, 40), (16, 200)])
+def test_stages_on_frames_too_small_for_flow_fall_back_instead_of_crashing(shape):
+    from engine.stages import DustScratchRemoval, Interpolate, TemporalDenoise
+
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 255, (*shape, 3), dtype=np.uint8) for _ in range(4)]
+    assert len(list(DustScratchRemoval().apply(iter(frames)))) == 4
+    assert len(list(TemporalDenoise().apply(iter(frames)))) == 4
+    interpolate = Interpolate(fps=24.0)
+    interpolate.bind(12.0)
+    assert len(list(interpolate.apply(iter(frames)))) == 8
+
+
+def test_the_warping_error_of_frames_too_small_for_flow_is_a_clear_error():
+    from engine.metrics import warping_error
+
+    frames = [np.zeros((12, 40, 3), np.uint8)] * 2
+    with pytest.raises(ValueError, match="optical flow cannot follow motion in an image of 40x12 pixels"):
+        warping_error(frames)
