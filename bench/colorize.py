@@ -73,7 +73,7 @@ def quality(size: tuple[int, int], count: int, work: Path) -> None:
         grays = [gray(f) for f in truth]
         reference = work / f"{name}.png"
         Image.fromarray(truth[0]).save(reference)
-        truth_colourful = np.mean([colorfulness(f) for f in truth[1:]])
+        truth_colorful = np.mean([colorfulness(f) for f in truth[1:]])
         rows = {
             "gray input": (grays, 0.0),
             "naive: keyframe chroma copied, not moved": (
@@ -87,7 +87,7 @@ def quality(size: tuple[int, int], count: int, work: Path) -> None:
         for label, (frames, seconds) in rows.items():
             p, c, w, cw, s = scores(truth, frames, seconds)
             speed = f"{s:.3f}" if s == s else "-"
-            print(f"| {name} | {label} | {p:.2f} | {c:.1f} ({truth_colourful:.1f}) | {w:.3f} | {cw:.3f} | {speed} |")
+            print(f"| {name} | {label} | {p:.2f} | {c:.1f} ({truth_colorful:.1f}) | {w:.3f} | {cw:.3f} | {speed} |")
 
 
 def speed(heights: list[int], frames: int) -> None:

@@ -5,13 +5,16 @@ from typing import Iterable
 
 import cv2
 import numpy as np
-from skimage.metrics import structural_similarity
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+from engine.flow import FlowEstimator, consistent_mask, warp
 
 
-def psnr(reference: np.ndarray, test: np.ndarray) -> float:
-    """Peak signal-to-noise ratio in dB (inf for identical frames)."""
-    mse = np.mean((reference.astype(np.float64) - test.astype(np.float64)) ** 2)
-    return float("inf") if mse == 0 else float(10 * np.log10(255.0**2 / mse))
+def psnr(reference: np.ndarray, test: np.ndarray, data_range: float = 255.0) -> float:
+    """Peak signal-to-noise ratio in dB of two arrays of one shape (HxWx3 uint8 RGB frames, or any
+    values whose peak is `data_range`): scikit-image's, inf for identical arrays."""
+    with np.errstate(divide="ignore"):  # identical arrays: log10 of x / 0 is inf, as meant
+        return float(peak_signal_noise_ratio(reference, test, data_range=data_range))
 
 
 def flicker_index(frames: Iterable[np.ndarray]) -> float:
@@ -64,9 +67,9 @@ def warping_error(frames: Iterable[np.ndarray], reference_frames: Iterable[np.nd
     the pairs: 0-255 levels, 0 for a clip whose frames only move (a pure pan). Flicker, grain
     that changes per frame and temporal artefacts raise it; independent gaussian noise of
     standard deviation s adds about 1.13 s. A clip of fewer than two frames scores 0. Frames
-    must be at least 16 pixels on each side (DIS flow needs that).
+    must be at least 16 pixels on each side (engine.flow: DIS needs that; ValueError otherwise).
     """
-    flow_engine = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    flow = FlowEstimator("medium")
     guides = frames if reference_frames is None else reference_frames
     pairs = zip(frames, guides) if reference_frames is None else zip(frames, guides, strict=True)
     errors = []
@@ -74,7 +77,7 @@ def warping_error(frames: Iterable[np.ndarray], reference_frames: Iterable[np.nd
     for frame, guide in pairs:
         gray = cv2.cvtColor(guide, cv2.COLOR_RGB2GRAY)
         if previous is not None:
-            error = _pair_warping_error(previous, previous_gray, frame, gray, flow_engine)
+            error = _pair_warping_error(previous, previous_gray, frame, gray, flow)
             if error is not None:
                 errors.append(error)
         previous, previous_gray = frame, gray
@@ -82,25 +85,15 @@ def warping_error(frames: Iterable[np.ndarray], reference_frames: Iterable[np.nd
 
 
 def _pair_warping_error(first: np.ndarray, first_gray: np.ndarray, second: np.ndarray, second_gray: np.ndarray,
-                        flow_engine) -> float | None:
+                        flow: FlowEstimator) -> float | None:
     """Mean absolute difference of `first` and `second` warped onto it, over pixels visible in both."""
     if first.shape != second.shape:
         raise ValueError(f"Frames differ in shape: {first.shape} and {second.shape}.")
-    forward = flow_engine.calc(first_gray, second_gray, None)
-    backward = flow_engine.calc(second_gray, first_gray, None)
-    height, width = first_gray.shape
-    grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
-    map_x, map_y = grid_x + forward[..., 0], grid_y + forward[..., 1]
-    warped = cv2.remap(second, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    backward_there = cv2.remap(backward, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    # Where a pixel is visible in both frames, going there and coming back ends where it started;
-    # the tolerance grows with the motion, as flow errors do.
-    mismatch = np.sum((forward + backward_there) ** 2, axis=2)
-    tolerance = 0.01 * (np.sum(forward**2, axis=2) + np.sum(backward_there**2, axis=2)) + 0.5
-    visible = (mismatch <= tolerance) & (map_x >= 0) & (map_x <= width - 1) & (map_y >= 0) & (map_y <= height - 1)
+    forward = flow(first_gray, second_gray)
+    visible = consistent_mask(forward, flow(second_gray, first_gray))
     if not visible.any():
         return None
-    difference = np.abs(first.astype(np.float32) - warped.astype(np.float32)).mean(axis=2)
+    difference = np.abs(first.astype(np.float32) - warp(second, forward).astype(np.float32)).mean(axis=2)
     return float(difference[visible].mean())
 
 

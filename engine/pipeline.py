@@ -140,6 +140,7 @@ class Pipeline:
     def _restore(self, frames: Iterable[np.ndarray], first_index: int, reporter: "_Reporter",
                  should_cancel) -> Iterator[np.ndarray]:
         """Chain the stages over `frames` (whose first has index `first_index` in the clip)."""
+        reporter.begin(first_index)
         for stage in self.recipe.stages:
             frames = stage.apply(frames)
         for index, frame in enumerate(frames, start=first_index + 1):
@@ -203,7 +204,11 @@ class Pipeline:
 
 
 class _Reporter:
-    """Turns frame counts into throttled ProgressEvents with an ETA and occasional previews."""
+    """Turns frame counts into throttled ProgressEvents with an ETA and occasional previews.
+
+    Speed and ETA count the frames this run made since it `started`: a resumed run begins at a
+    later frame, and the frames earlier runs made took none of its time.
+    """
 
     def __init__(self, pipeline: Pipeline, stages: list[str], total: int, on_event, started: float):
         self.pipeline = pipeline
@@ -211,10 +216,22 @@ class _Reporter:
         self.total = max(1, total)
         self.on_event = on_event
         self.started = started
+        self.first_index = 0  # frames of the output before the first this run makes
+        self.latest = 0  # the output frames made so far (this run's and earlier runs')
         self.last_event = float("-inf")
         self.last_preview = float("-inf")
 
+    def begin(self, first_index: int) -> None:
+        """This run makes output frames from `first_index` + 1 on."""
+        self.first_index = self.latest = first_index
+
+    @property
+    def made(self) -> int:
+        """Output frames this run has made."""
+        return self.latest - self.first_index
+
     def frame_done(self, index: int, frame: np.ndarray) -> None:
+        self.latest = index
         if self.on_event is None:
             return
         now = time.monotonic()
@@ -225,8 +242,7 @@ class _Reporter:
         if now - self.last_preview >= self.pipeline.preview_interval:
             self.last_preview = now
             preview = jpeg_preview(frame, self.pipeline.preview_width)
-        elapsed = max(now - self.started, 1e-6)
-        fps = index / elapsed
+        fps = self.made / max(now - self.started, 1e-6)
         total = max(self.total, index)
         eta = (total - index) / fps if fps > 0 else None
         self.on_event(ProgressEvent("restore", self.stages, index, total, fps, eta, preview))
@@ -243,8 +259,8 @@ class _Reporter:
 
     def finish(self, frames: int) -> None:
         if self.on_event is not None:
-            elapsed = max(time.monotonic() - self.started, 1e-6)
-            self.on_event(ProgressEvent("done", self.stages, frames, frames, frames / elapsed, 0.0))
+            fps = self.made / max(time.monotonic() - self.started, 1e-6)
+            self.on_event(ProgressEvent("done", self.stages, frames, frames, fps, 0.0))
 
 
 def jpeg_preview(rgb: np.ndarray, width: int, quality: int = 70) -> bytes:

@@ -34,8 +34,8 @@ import numpy as np
 
 from engine.color.scribble import DEFAULT_WORK_PIXELS, solve_chroma, solve_chroma_near
 from engine.color.space import gray_of, luminance
+from engine.flow import FlowEstimator, consistent_mask, sample, sample_positions
 
-MIN_FLOW_SIDE = 16
 # Flow is estimated on frames no larger than this (longer side): chroma is smooth, so finer flow
 # buys little, and DIS costs grow with the pixel count.
 FLOW_SIDE = 640
@@ -83,41 +83,31 @@ class FlowCarrier:
     """Carries chroma and confidence from one frame to the next along DIS optical flow."""
 
     def __init__(self):
-        self.engine = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-        self._grid = None
+        self.flow = FlowEstimator("medium")
 
     def carry(self, from_gray: np.ndarray, to_gray: np.ndarray, chroma_field: np.ndarray, confidence: np.ndarray,
               decay: float) -> tuple[np.ndarray, np.ndarray]:
         """Chroma of `from_gray`'s frame moved onto `to_gray`'s, and its confidence (0 where occluded)."""
         height, width = to_gray.shape
-        if min(height, width) < MIN_FLOW_SIDE:
+        scale = min(1.0, FLOW_SIDE / max(height, width))
+        if not self.flow.supports((round(height * scale), round(width * scale))):
             return chroma_field, confidence * decay
-        to_from = self._flow(to_gray, from_gray)  # where each pixel of `to` was in `from`
-        from_to = self._flow(from_gray, to_gray)
-        if self._grid is None or self._grid.shape[:2] != (height, width):
-            self._grid = np.dstack(np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32)))
-        where = self._grid + to_from
-        moved = cv2.remap(chroma_field.astype(np.float32), where, None, cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_REPLICATE)
-        moved_confidence = cv2.remap(confidence.astype(np.float32), where, None, cv2.INTER_LINEAR,
-                                     borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        # Forward-backward consistency (Sundaram et al. 2010): going there and back must return.
-        back = cv2.remap(from_to, where, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        mismatch = np.sum((to_from + back) ** 2, axis=2)
-        tolerance = 0.01 * (np.sum(to_from**2, axis=2) + np.sum(back**2, axis=2)) + 0.5
-        inside = ((where[..., 0] >= 0) & (where[..., 0] <= width - 1)
-                  & (where[..., 1] >= 0) & (where[..., 1] <= height - 1))
-        visible = (mismatch <= tolerance) & inside
+        to_from = self._flow(to_gray, from_gray, scale)  # where each pixel of `to` was in `from`
+        from_to = self._flow(from_gray, to_gray, scale)
+        where = sample_positions(to_from)
+        moved = sample(chroma_field.astype(np.float32), where)
+        moved_confidence = sample(confidence.astype(np.float32), where, cv2.BORDER_CONSTANT)
+        visible = consistent_mask(to_from, from_to)  # not occluded in `from`, and inside it
         return moved, np.where(visible, moved_confidence * decay, 0.0).astype(np.float32)
 
-    def _flow(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
-        height, width = first.shape
-        scale = min(1.0, FLOW_SIDE / max(height, width))
+    def _flow(self, first: np.ndarray, second: np.ndarray, scale: float) -> np.ndarray:
+        """Flow from `first` to `second` (HxW uint8), estimated on copies reduced by `scale` (<= 1)."""
         if scale >= 1.0:
-            return self.engine.calc(first, second, None)
+            return self.flow(first, second)
+        height, width = first.shape
         size = (round(width * scale), round(height * scale))
-        small = self.engine.calc(cv2.resize(first, size, interpolation=cv2.INTER_AREA),
-                                 cv2.resize(second, size, interpolation=cv2.INTER_AREA), None)
+        small = self.flow(cv2.resize(first, size, interpolation=cv2.INTER_AREA),
+                          cv2.resize(second, size, interpolation=cv2.INTER_AREA))
         return cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR) / scale
 
 
@@ -150,7 +140,7 @@ class ChromaPropagator:
         self.decay = decay
         self.carrier = FlowCarrier()
         self.fills = 0  # frames that needed the spatial fill: for the bench and the notes
-        self.uncoloured = 0  # frames no anchor's colour reached (before the first, beyond the window)
+        self.uncolored = 0  # frames no anchor's colour reached (before the first, beyond the window)
         self.cuts: list[int] = []  # frames where a new shot starts (colour not carried across)
 
     def run(self, frames: Iterable[np.ndarray]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -203,7 +193,7 @@ class ChromaPropagator:
         parts = [(item.forward, item.forward_confidence), (item.backward, item.backward_confidence)]
         parts = [(c.astype(np.float32), w.astype(np.float32)) for c, w in parts if c is not None]
         if not parts:
-            self.uncoloured += 1
+            self.uncolored += 1
             return item.frame, np.zeros((*item.gray.shape, 2), np.float32)
         total = sum(w for _, w in parts)
         blended = sum(c * w[..., None] for c, w in parts) / np.maximum(total, 1e-6)[..., None]
@@ -278,7 +268,7 @@ class ChromaPropagator:
         else:
             base = self._combine_samples(gray, hints.samples, carried, carried_confidence)
         if hints.scribbles is not None:
-            base = _apply_scribbles(gray, base, *hints.scribbles, known=_had_colour(carried_confidence, hints))
+            base = _apply_scribbles(gray, base, *hints.scribbles, known=_had_color(carried_confidence, hints))
         return base
 
     def _combine_samples(self, gray, samples, carried, carried_confidence) -> np.ndarray:
@@ -315,7 +305,7 @@ def _split_by_size(mask: np.ndarray, min_area: int) -> tuple[np.ndarray, list[np
     return small, parts
 
 
-def _had_colour(carried_confidence: np.ndarray | None, hints: Hints) -> bool:
+def _had_color(carried_confidence: np.ndarray | None, hints: Hints) -> bool:
     """Whether the anchor had colour before its scribbles (then a scribble's change fades out)."""
     return hints.exact is not None or bool(hints.samples) or carried_confidence is not None
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from engine.metrics import psnr
+
 WEIGHT_R, WEIGHT_G, WEIGHT_B = 0.299, 0.587, 0.114
 
 
@@ -66,8 +68,7 @@ def lab_lightness(rgb: np.ndarray) -> np.ndarray:
 
 def chroma_psnr(truth_rgb: np.ndarray, test_rgb: np.ndarray) -> float:
     """PSNR in dB of the chroma channels alone (peak 255): how right the colours are, whatever the luminance."""
-    error = np.mean((chroma(truth_rgb) - chroma(test_rgb)) ** 2)
-    return float("inf") if error == 0 else float(10 * np.log10(255.0**2 / error))
+    return psnr(chroma(truth_rgb), chroma(test_rgb))
 
 
 def chroma_view(rgb: np.ndarray) -> np.ndarray:

@@ -88,14 +88,14 @@ def transfer_samples(frame: np.ndarray, reference_rgb: np.ndarray, *, stride: in
     near = np.exp(-(distances * distances) / 0.5)  # a feature distance of ~0.7 sigma halves the vote
     votes = near / np.maximum(near.sum(axis=1, keepdims=True), 1e-12)
     candidates = ref_chroma[found]  # N x k x 2
-    colour = np.einsum("nk,nkc->nc", votes, candidates)
-    disagreement = np.sqrt(np.einsum("nk,nk->n", votes, np.sum((candidates - colour[:, None]) ** 2, axis=2)))
+    color = np.einsum("nk,nkc->nc", votes, candidates)
+    disagreement = np.sqrt(np.einsum("nk,nk->n", votes, np.sum((candidates - color[:, None]) ** 2, axis=2)))
     confidence = np.exp(-distances[:, 0] ** 2 / 0.5) * np.exp(-((disagreement / 25.0) ** 2))
 
     keep = confidence >= min_confidence
     # Sample positions back in the frame's own pixels.
     full_r = np.clip(((grid_r + 0.5) * height / frame_size[1]).astype(int), 0, height - 1)[keep]
     full_c = np.clip(((grid_c + 0.5) * width / frame_size[0]).astype(int), 0, width - 1)[keep]
-    target[full_r, full_c] = colour[keep]
+    target[full_r, full_c] = color[keep]
     weight[full_r, full_c] = confidence[keep]
     return target, weight

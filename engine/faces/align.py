@@ -12,6 +12,7 @@ from functools import lru_cache
 
 import cv2
 import numpy as np
+from skimage.transform import SimilarityTransform
 
 BASE_POINTS_96x112 = np.array([[30.29459953, 51.69630051], [65.53179932, 51.50139999], [48.02519989, 71.73660278],
                                [33.54930115, 92.3655014], [62.72990036, 92.20410156]])
@@ -31,22 +32,11 @@ def template(size: int) -> np.ndarray:
 
 
 def similarity(source: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """2x3 least-squares similarity transform (rotation, uniform scale, shift) taking source to target
-    points (Umeyama 1991, without reflection)."""
-    source, target = np.asarray(source, np.float64), np.asarray(target, np.float64)
-    source_mean, target_mean = source.mean(0), target.mean(0)
-    src, dst = source - source_mean, target - target_mean
-    covariance = dst.T @ src / len(source)
-    u, singular, vt = np.linalg.svd(covariance)
-    sign = np.ones(2)
-    if np.linalg.det(u) * np.linalg.det(vt) < 0:
-        sign[1] = -1
-    rotation = u @ np.diag(sign) @ vt
-    scale = (singular * sign).sum() / max(src.var(0).sum(), 1e-12)
-    matrix = np.zeros((2, 3))
-    matrix[:, :2] = scale * rotation
-    matrix[:, 2] = target_mean - matrix[:, :2] @ source_mean
-    return matrix
+    """2x3 float64 least-squares similarity transform (rotation, uniform scale, shift, no reflection)
+    taking Nx2 `source` points to Nx2 `target` points: scikit-image's (Umeyama 1991)."""
+    transform = SimilarityTransform()
+    transform.estimate(np.asarray(source, np.float64), np.asarray(target, np.float64))
+    return transform.params[:2].copy()
 
 
 def alignment_matrix(landmarks: np.ndarray, size: int) -> np.ndarray:

@@ -31,6 +31,7 @@ import numpy as np
 from engine.faces.align import align_face, alignment_matrix, paste_back, valid_region
 from engine.faces.detect import Face, detect_faces
 from engine.faces.track import FaceTracker, smooth_landmarks
+from engine.flow import FlowEstimator, sample, sample_positions
 
 Restorer = Callable[[np.ndarray], np.ndarray]
 
@@ -117,19 +118,11 @@ class Registration:
     detail between frames needs both taken up, or it blurs and ghosts."""
 
     def __init__(self):
-        self.engine = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
+        self.flow = FlowEstimator("fast")
 
     def sample_map(self, reference: np.ndarray, moving: np.ndarray) -> np.ndarray:
         """HxWx2 float32: where, in `moving`, each pixel of `reference` is (both flow_gray images)."""
-        flow = self.engine.calc(reference, moving, None)
-        height, width = reference.shape
-        flow[..., 0] += np.arange(width, dtype=np.float32)[None, :]
-        flow[..., 1] += np.arange(height, dtype=np.float32)[:, None]
-        return flow
-
-
-def resample(image: np.ndarray, sample_map: np.ndarray, border=cv2.BORDER_REPLICATE) -> np.ndarray:
-    return cv2.remap(image, sample_map, None, cv2.INTER_LINEAR, borderMode=border)
+        return sample_positions(self.flow(reference, moving))
 
 
 def fuse(crops: list[np.ndarray], valid: list[np.ndarray], centre: int,
@@ -154,8 +147,8 @@ def fuse(crops: list[np.ndarray], valid: list[np.ndarray], centre: int,
         neighbour, seen_weight = crop.astype(np.float32), valid[index]
         if registration is not None:
             sample_map = registration.sample_map(reference_flow, flow_gray(crop))
-            neighbour = resample(neighbour, sample_map)
-            seen_weight = resample(seen_weight, sample_map, cv2.BORDER_CONSTANT)
+            neighbour = sample(neighbour, sample_map)
+            seen_weight = sample(seen_weight, sample_map, cv2.BORDER_CONSTANT)
         seen = seen_weight > 0.5
         if seen.sum() < 0.25 * seen.size:
             continue
@@ -419,8 +412,8 @@ class FaceVideoRestorer:
     def _matched(self, target: DetailSource, source: DetailSource) -> tuple[np.ndarray, np.ndarray]:
         """`source`'s detail registered onto `target`'s face, and per pixel how well the faces match."""
         sample_map = self.registration.sample_map(target.face_gray, source.face_gray)
-        carried = resample(source.detail, sample_map)
-        registered = resample(source.face_gray, sample_map).astype(np.float32)
+        carried = sample(source.detail, sample_map)
+        registered = sample(source.face_gray, sample_map).astype(np.float32)
         return carried, likeness(target.structure, normalised_structure(registered)).astype(np.float32)
 
     def _finish(self, buffer: deque, index: int, latest: int, final: bool) -> np.ndarray:

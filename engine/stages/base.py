@@ -21,6 +21,16 @@ class Stage:
     name: ClassVar[str]
     # Neighbouring frames needed on each side (0 for a per-frame stage).
     radius: int = 0
+    # What the stage does that others must know (the site labels generated colour, keeps
+    # colouring in its own form, places colour before a frame-rate conversion).
+    makes_color: ClassVar[bool] = False  # it generates colour the source did not have
+    changes_frame_rate: ClassVar[bool] = False  # it makes more or fewer frames than it is given
+
+    @property
+    def needs_gpu(self) -> bool:
+        """Whether this stage, with these parameters, runs a learned model too heavy to run at a
+        usable speed on a CPU (the site sends such jobs to GPU workers). False for classical stages."""
+        return False
 
     def validate(self) -> None:
         """Raise RecipeError naming the bad parameter."""

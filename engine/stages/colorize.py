@@ -1,9 +1,6 @@
 """Colorization that does not flicker: colour from a person's references and scribbles (and, if
 installed, the Zhang et al. 2016 network), spread in space by an edge-aware solver and in time
 along optical flow. See engine/color/ for the parts.
-
-No `from __future__ import annotations` here: the recipe loader builds each parameter with its
-field's type, which must be the class itself (ListParam), not its name as a string.
 """
 import json
 import os
@@ -73,6 +70,7 @@ class Colorize(Stage):
     """
 
     name: ClassVar[str] = "colorize"
+    makes_color: ClassVar[bool] = True
     # Every earlier frame can change a frame's colour (it is carried from the last anchor, however
     # far), so a resumed run restarts from the first frame.
     radius: ClassVar[int] = WHOLE_CLIP
@@ -138,7 +136,7 @@ class Colorize(Stage):
         self._notes, self._models = [], []
         sources = _Sources.load(self)
         given = bool(self.reference_frames or self.reference_images or self.scribbles)
-        network = self._load_network(has_other_colour=given)
+        network = self._load_network(has_other_color=given)
         sources.network = network
         periodic = bool(self.reference_images) or network is not None
         schedule = AnchorSchedule(frames=tuple(sorted(sources.frames_with_hints())),
@@ -152,20 +150,20 @@ class Colorize(Stage):
         if propagator.cuts:
             self._notes.append(f"new shots found at frames {', '.join(map(str, propagator.cuts[:20]))}: colour is "
                                "not carried across a cut")
-        if propagator.uncoloured:
-            self._notes.append(f"{propagator.uncoloured} frames before the first reference were beyond its reach "
+        if propagator.uncolored:
+            self._notes.append(f"{propagator.uncolored} frames before the first reference were beyond its reach "
                                f"(window {self.window} frames) and stay gray")
         if propagator.fills:
             self._notes.append("colour filled in where motion uncovered new areas (spatial solver, samples from the "
                                f"references) on {propagator.fills} frames")
 
-    def _load_network(self, has_other_colour: bool):
+    def _load_network(self, has_other_color: bool):
         if self.model == "none":
             return None
         try:
             network = learned.load(self.model)
         except (ModelMissing, ModelCorrupt) as exc:
-            if not has_other_colour:
+            if not has_other_color:
                 raise
             self._notes.append(f"model {self.model} not used ({exc}); colour from the references and scribbles only")
             return None

@@ -2,31 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import ClassVar, Iterable, Iterator
 
 import cv2
 import numpy as np
 
+from engine.flow import FlowEstimator, warp
 from engine.stages.base import Stage, windowed
-
-
-@lru_cache(maxsize=4)
-def pixel_grid(height: int, width: int) -> np.ndarray:
-    """HxWx2 float32 (x, y) coordinates of every pixel; read-only, shared between calls."""
-    grid = np.dstack(np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32)))
-    grid.setflags(write=False)
-    return grid
-
-
-def warp_to(reference_gray: np.ndarray, moving_gray: np.ndarray, moving: np.ndarray, flow_engine) -> np.ndarray:
-    """Warp `moving` (HxWxC) onto the reference frame along the DIS flow from reference to moving."""
-    flow = flow_engine.calc(reference_gray, moving_gray, None)
-    flow += pixel_grid(*reference_gray.shape)  # the flow becomes the map of where to sample
-    return cv2.remap(moving, flow, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-
-
-MIN_FLOW_SIDE = 16
 
 
 @dataclass
@@ -51,19 +33,18 @@ class TemporalDenoise(Stage):
         self.require(0.0 <= self.spatial <= 3.0, "spatial", "must be between 0 (off) and 3")
 
     def apply(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
-        flow_engine = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
+        flow = FlowEstimator("fast")
         with_gray = ((frame, cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)) for frame in frames)
         for window, center in windowed(with_gray, self.radius):
-            # DIS optical flow needs frames of at least 12 pixels a side.
-            if len(window) == 1 or min(window[0][1].shape) < MIN_FLOW_SIDE:
+            if len(window) == 1 or not flow.supports(window[0][1].shape):
                 yield self._single_frame(window[0][0])
                 continue
-            yield self._temporal(window, center, flow_engine)
+            yield self._temporal(window, center, flow)
 
     def _single_frame(self, frame: np.ndarray) -> np.ndarray:
         return cv2.fastNlMeansDenoisingColored(frame, None, self.strength * 0.8, self.strength * 0.8, 7, 21)
 
-    def _temporal(self, window, center: int, flow_engine) -> np.ndarray:
+    def _temporal(self, window, center: int, flow: FlowEstimator) -> np.ndarray:
         frame, gray = window[center]
         reference = frame.astype(np.float32)
         total = reference.copy()
@@ -73,7 +54,7 @@ class TemporalDenoise(Stage):
         for offset, (neighbour, neighbour_gray) in enumerate(window):
             if offset == center:
                 continue
-            warped = warp_to(gray, neighbour_gray, neighbour, flow_engine)
+            warped = warp(neighbour, flow(gray, neighbour_gray))
             # The difference's luminance, in uint8 (OpenCV does this fast), then smoothed.
             diff = cv2.GaussianBlur(cv2.cvtColor(cv2.absdiff(warped, frame), cv2.COLOR_RGB2GRAY).astype(np.float32),
                                     (5, 5), 0)

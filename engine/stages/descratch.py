@@ -7,8 +7,8 @@ from typing import ClassVar, Iterable, Iterator, NamedTuple
 import cv2
 import numpy as np
 
+from engine.flow import FlowEstimator, warp
 from engine.stages.base import Stage, windowed
-from engine.stages.denoise import warp_to
 
 # Side of the spatial median that stands in for the missing neighbour at the first and last frame
 # of a clip; dust spots up to about half this size are found there.
@@ -16,8 +16,6 @@ END_MEDIAN_SIZE = 15
 # Scratches run down the frame, so they are looked for on a copy shrunk this many times in height:
 # averaging along the columns keeps a vertical line while it evens out grain, and costs less.
 ROW_BINNING = 4
-# OpenCV's DIS optical flow needs frames at least this many pixels on each side.
-MIN_FLOW_SIDE = 12
 
 
 class Scratch(NamedTuple):
@@ -203,21 +201,20 @@ class DustScratchRemoval(Stage):
 
     def apply(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
         """Take and yield HxWx3 uint8 RGB frames, one out per one in, holding three at a time."""
-        flow_engine = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
         # Flow down to half resolution (the preset stops at a quarter) follows small, fast objects,
         # which would otherwise stand out from both neighbours like dirt and be wiped out.
-        flow_engine.setFinestScale(1)
+        flow = FlowEstimator("fast", finest_scale=1)
         for window, center in windowed((self._prepare(frame) for frame in frames), self.radius):
             current = window[center]
             neighbours = [item for offset, item in enumerate(window) if offset != center]
-            if min(current.gray.shape) < MIN_FLOW_SIDE:
+            if not flow.supports(current.gray.shape):
                 neighbours = []  # too small to follow motion: judged like a lone still
             if not (self.dust or current.scratches):
                 yield current.rgb
                 continue
             # One flow per neighbour, on the scratch-free copies so that no scratch drags it; the
             # neighbour's original luminance rides along as a fourth channel for the scratch check.
-            warped = [warp_to(current.cleaned_gray, item.cleaned_gray, item.to_warp, flow_engine) for item in neighbours]
+            warped = [warp(item.to_warp, flow(current.cleaned_gray, item.cleaned_gray)) for item in neighbours]
             out = self._keep_picture_lines(current, neighbours, [w[..., 3] for w in warped])
             if self.dust and warped:
                 out = self._remove_dust(out, [w[..., :3] for w in warped], current.scratches)

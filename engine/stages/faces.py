@@ -97,6 +97,11 @@ class FaceRestore(Stage):
         self.restorer_size = FALLBACK_SIZE
 
     @property
+    def needs_gpu(self) -> bool:
+        # GPEN: a key, or "auto", which picks one when installed; "none" is multi-frame fusion alone.
+        return self.model == "auto" or self.model in GPEN_KEYS
+
+    @property
     def radius(self) -> int:
         # Input frames before an output frame that can change it. Not only the next key frame and
         # the fusion and smoothing windows: which frames are key frames (counted from a track's

@@ -8,39 +8,31 @@ from typing import ClassVar, Iterable, Iterator
 import cv2
 import numpy as np
 
+from engine.flow import FlowEstimator, consistency_weight, pixel_grid, sample
 from engine.io.video import is_variable_rate
 from engine.stages.base import Stage
-from engine.stages.denoise import pixel_grid
 
 # Rates are kept as small fractions so the output's frame pattern repeats every few frames
 # (which is what lets a resumed run line up with an uninterrupted one).
 MAX_RATE_DENOMINATOR = 100
 
 
-def _flow(engine, a_gray: np.ndarray, b_gray: np.ndarray) -> np.ndarray:
-    return engine.calc(a_gray, b_gray, None)
-
-
-def _sample(image: np.ndarray, sample_map: np.ndarray) -> np.ndarray:
-    """`image` read at the HxWx2 float32 positions of `sample_map`."""
-    return cv2.remap(image, sample_map, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-
-
 class FlowPair:
     """Two consecutive HxWx3 uint8 RGB frames and their flows both ways, to make frames in between."""
 
-    def __init__(self, first: np.ndarray, second: np.ndarray, engine):
+    def __init__(self, first: np.ndarray, second: np.ndarray, flow: FlowEstimator):
         self.first, self.second = first, second
         gray0 = cv2.cvtColor(first, cv2.COLOR_RGB2GRAY)
         gray1 = cv2.cvtColor(second, cv2.COLOR_RGB2GRAY)
-        self.forward = _flow(engine, gray0, gray1)  # where each pixel of `first` is in `second`
-        self.backward = _flow(engine, gray1, gray0)
+        if flow.supports(gray0.shape):
+            self.forward = flow(gray0, gray1)  # where each pixel of `first` is in `second`
+            self.backward = flow(gray1, gray0)
+        else:  # too small to follow motion: the frames in between are cross-fades
+            self.forward = self.backward = np.zeros((*gray0.shape, 2), np.float32)
         self.grid = pixel_grid(*gray0.shape)
-        # Forward-backward consistency: where the two flows disagree, a pixel is occluded in the other frame.
-        back_at_target = _sample(self.backward, self.grid + self.forward)
-        self.visible_in_second = np.exp(-np.sum((self.forward + back_at_target) ** 2, axis=2) / 2.0)
-        forward_at_target = _sample(self.forward, self.grid + self.backward)
-        self.visible_in_first = np.exp(-np.sum((self.backward + forward_at_target) ** 2, axis=2) / 2.0)
+        # Where the two flows disagree, a pixel is occluded in the other frame.
+        self.visible_in_second = consistency_weight(self.forward, self.backward)
+        self.visible_in_first = consistency_weight(self.backward, self.forward)
 
     def at(self, alpha: float) -> np.ndarray:
         """The frame a fraction `alpha` (0-1) of the way from `first` to `second`, HxWx3 uint8 RGB."""
@@ -52,10 +44,10 @@ class FlowPair:
         # `second` -(1 - alpha) of the backward flow away (flows taken at the same pixel).
         toward_first = self.grid - alpha * self.forward
         toward_second = self.grid - (1 - alpha) * self.backward
-        from_first = _sample(self.first, toward_first)
-        from_second = _sample(self.second, toward_second)
-        weight_first = (1 - alpha) * (0.05 + _sample(self.visible_in_second, toward_first))
-        weight_second = alpha * (0.05 + _sample(self.visible_in_first, toward_second))
+        from_first = sample(self.first, toward_first)
+        from_second = sample(self.second, toward_second)
+        weight_first = (1 - alpha) * (0.05 + sample(self.visible_in_second, toward_first))
+        weight_second = alpha * (0.05 + sample(self.visible_in_first, toward_second))
         total = (weight_first + weight_second)[..., None]
         blended = (from_first * weight_first[..., None] + from_second * weight_second[..., None]) / total
         return np.clip(blended, 0, 255).round().astype(np.uint8)
@@ -73,6 +65,7 @@ class Interpolate(Stage):
     """
 
     name: ClassVar[str] = "interpolate"
+    changes_frame_rate: ClassVar[bool] = True
     fps: float = 24.0
     dedupe: bool = True
     duplicate_threshold: float = 0.6
@@ -103,9 +96,9 @@ class Interpolate(Stage):
         return self.fps
 
     def apply(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
-        engine = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+        flow = FlowEstimator("medium")
         if self.dedupe:
-            frames = self._smooth_repeats(frames, engine)
+            frames = self._smooth_repeats(frames, flow)
         ratio = self.rate_ratio()
         step = 1 / ratio  # input frames per output frame
         output_index, pair, previous, previous_at, at = 0, None, None, 0, 0
@@ -120,7 +113,7 @@ class Interpolate(Stage):
                 while output_index * step < at:
                     alpha = float((output_index * step - previous_at) / (at - previous_at))
                     if alpha > 1e-3 and pair is None:
-                        pair = FlowPair(previous, frame, engine)
+                        pair = FlowPair(previous, frame, flow)
                     yield previous if alpha <= 1e-3 else pair.at(alpha)
                     output_index += 1
             previous, previous_at = frame, at
@@ -130,7 +123,7 @@ class Interpolate(Stage):
             yield previous
             output_index += 1
 
-    def _smooth_repeats(self, frames: Iterable[np.ndarray], engine) -> Iterator[np.ndarray]:
+    def _smooth_repeats(self, frames: Iterable[np.ndarray], flow: FlowEstimator) -> Iterator[np.ndarray]:
         """Replace each run of repeated frames with frames spread between the run's neighbours."""
         anchor, run = None, []
         for frame in frames:
@@ -143,7 +136,7 @@ class Interpolate(Stage):
                 run.append(frame)
                 continue
             if run:
-                pair = FlowPair(anchor, frame, engine)
+                pair = FlowPair(anchor, frame, flow)
                 steps = len(run) + 1
                 for k in range(1, steps):
                     yield pair.at(k / steps)

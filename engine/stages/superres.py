@@ -45,6 +45,11 @@ class SuperResolution(Stage):
         self.require(64 <= self.tile <= 4096, "tile", "must be between 64 and 4096 pixels")
         self.require(self.device in ("auto", "cpu", "cuda"), "device", "must be auto, cpu or cuda")
 
+    @property
+    def needs_gpu(self) -> bool:
+        # The compact model runs a few frames a second on a CPU; x4plus is far slower.
+        return self.model == "realesrgan-x4plus"
+
     def model_key(self) -> str:
         return "realesrgan-x4plus" if self.model == "realesrgan-x4plus" else f"{self.model}-x{self.scale}"
 

@@ -1,4 +1,5 @@
 import json
+import time
 from unittest import mock
 
 import numpy as np
@@ -9,6 +10,7 @@ from engine.errors import Cancelled, EngineError
 from engine.io import probe, read_video_frames
 from engine.pipeline import Pipeline
 from engine.recipes import load_recipe
+from engine.stages import Deflicker
 from tests.engine.helpers import checkpoint_frames
 
 
@@ -99,3 +101,34 @@ def test_a_chunk_damaged_while_reading_back_fails_with_a_clear_message(tmp_path)
     with pytest.raises(EngineError, match="chunk 0 is damaged") as error:
         list(store.read())
     assert str(tmp_path) not in str(error.value)  # the message is for a site's user too
+
+
+def test_a_resumed_run_reports_the_speed_and_eta_of_the_frames_it_makes_itself(film_clip, tmp_path, monkeypatch):
+    with pytest.raises(Cancelled):
+        Pipeline(load_recipe("film-light"), chunk_frames=8).run(
+            film_clip, tmp_path / "out.mp4", checkpoint_dir=tmp_path / "ck",
+            should_cancel=mock.Mock(side_effect=[False] * 20 + [True]))
+    # Each frame now takes at least 50 ms, so this run cannot make more than 20 frames a second.
+    seconds_per_frame = 0.05
+    deflicker = Deflicker.apply
+
+    def slow(self, frames):
+        for frame in deflicker(self, frames):
+            time.sleep(seconds_per_frame)
+            yield frame
+
+    monkeypatch.setattr(Deflicker, "apply", slow)
+    events, started = [], time.monotonic()
+    Pipeline(load_recipe("film-light"), chunk_frames=8, progress_interval=0).run(
+        film_clip, tmp_path / "out.mp4", checkpoint_dir=tmp_path / "ck",
+        on_event=lambda event: events.append((event, time.monotonic() - started)))
+    restored = [(e, seconds) for e, seconds in events if e.phase == "restore"]
+    first = restored[0][0].frame  # 10: two chunks were done; deflicker's 7 frames of context redone
+    assert first == 10 and restored[-1][0].frame == 24
+    for event, seconds in restored:
+        made = event.frame - first + 1  # frames of the clip this run made
+        assert made / seconds <= event.fps <= 1 / seconds_per_frame
+        assert event.eta_seconds == pytest.approx((event.total - event.frame) / event.fps)
+        assert event.eta_seconds >= (event.total - event.frame) * seconds_per_frame
+    done, seconds = events[-1]
+    assert done.phase == "done" and 15 / seconds <= done.fps <= 1 / seconds_per_frame

@@ -67,6 +67,25 @@ def test_alignment_puts_landmarks_on_the_template():
     assert frontality(face.landmarks) > 0.7
 
 
+def test_alignment_undoes_an_exact_similarity_and_fits_noisy_points_by_least_squares():
+    angle, scale, shift = 0.3, 0.4, np.array([120.0, 45.0])
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    landmarks = template(256) @ (scale * rotation).T + shift  # a face in a frame, turned and smaller
+    matrix = alignment_matrix(landmarks, 256)
+    assert np.allclose(np.hstack([landmarks, np.ones((5, 1))]) @ matrix.T, template(256), atol=1e-9)
+    # Noisy points: the fit minimises the summed squared distance among similarities, so changing its
+    # scale, its rotation or its shift raises that sum.
+    noisy = landmarks + np.random.default_rng(3).normal(0, 2.0, landmarks.shape)
+    fit = alignment_matrix(noisy, 256)
+
+    def cost(m):
+        return float(np.sum((np.hstack([noisy, np.ones((5, 1))]) @ m.T - template(256)) ** 2))
+
+    for nudge in ([[1e-3, 0, 0], [0, 1e-3, 0]], [[0, -1e-3, 0], [1e-3, 0, 0]], [[0, 0, 0.5], [0, 0, 0]]):
+        nudge = np.array(nudge)
+        assert cost(fit) < cost(fit + nudge) and cost(fit) < cost(fit - nudge)
+
+
 def test_paste_back_of_an_unchanged_face_leaves_the_frame_unchanged():
     frame = data.astronaut()
     face = detect_faces(frame)[0]
