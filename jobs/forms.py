@@ -2,15 +2,13 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from engine.recipes import load_recipe, preset_names
+from engine.recipes import presets
 from jobs.face_references.forms import FaceReferencesMixin, StoredAssetsField, face_references_field
 
 
 def recipe_choices():
     # Coloring needs the user's references or scribbles: it has its own page (jobs:colorize).
-    recipes = {name: load_recipe(name) for name in preset_names()}
-    return [(name, f"{name}: {recipe.description}") for name, recipe in recipes.items()
-            if all(stage.name != "colorize" for stage in recipe.stages)]
+    return [(name, f"{name}: {recipe.description}") for name, recipe in presets(makes_color=False).items()]
 
 
 def allow_cpu_field():

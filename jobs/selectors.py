@@ -10,16 +10,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from engine.recipes import recipe_needs_gpu
 from jobs.models import ACTIVE_STATES, Job, JobEvent, JobState, StageThroughput, UserQuota, WorkerNode
 from restoration_site.errors import NotFound
 
-# Learned stages whose networks are too slow on a CPU for a whole clip: each stage's default model
-# and which models make it so. GPEN faces ("auto" picks GPEN when installed) and the large
-# Real-ESRGAN need a GPU; the compact Real-ESRGAN and every other stage run fine on a CPU.
-GPU_MODELS = {
-    "faces": ("auto", lambda model: model == "auto" or model.startswith("gpen")),
-    "superres": ("realesr-animevideov3", lambda model: model == "realesrgan-x4plus"),
-}
 # Guess of how much slower a GPU recipe runs on a CPU, until such a run has been measured.
 CPU_SLOWDOWN_GUESS = 10.0
 
@@ -43,17 +37,6 @@ def job_get_visible(*, user, job_id) -> Job:
 def jobs_active_count(owner) -> int:
     """The owner's jobs that are queued or running."""
     return Job.objects.filter(owner=owner, state__in=ACTIVE_STATES).count()
-
-
-def recipe_needs_gpu(recipe: dict) -> bool:
-    """Whether a recipe (as stored on a job) uses a learned model that needs a GPU; unknown stages do not."""
-    for stage in recipe.get("stages", []):
-        rule = GPU_MODELS.get(stage.get("stage"))
-        if rule is not None:
-            default_model, heavy = rule
-            if heavy(str((stage.get("params") or {}).get("model") or default_model)):
-                return True
-    return False
 
 
 def workers_online() -> QuerySet[WorkerNode]:

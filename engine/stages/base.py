@@ -25,6 +25,9 @@ class Stage:
     # colouring in its own form, places colour before a frame-rate conversion).
     makes_color: ClassVar[bool] = False  # it generates colour the source did not have
     changes_frame_rate: ClassVar[bool] = False  # it makes more or fewer frames than it is given
+    # Parameters that name files (reference photos, scribbles): a caller that stores recipes keeps
+    # the files apart and fills these in when it runs the recipe.
+    file_params: ClassVar[tuple[str, ...]] = ()
 
     @property
     def needs_gpu(self) -> bool:

@@ -71,6 +71,7 @@ class Colorize(Stage):
 
     name: ClassVar[str] = "colorize"
     makes_color: ClassVar[bool] = True
+    file_params: ClassVar[tuple[str, ...]] = ("reference_frames", "reference_images", "scribbles")
     # Every earlier frame can change a frame's colour (it is carried from the last anchor, however
     # far), so a resumed run restarts from the first frame.
     radius: ClassVar[int] = WHOLE_CLIP

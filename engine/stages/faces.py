@@ -79,6 +79,7 @@ class FaceRestore(Stage):
     """
 
     name: ClassVar[str] = "faces"
+    file_params: ClassVar[tuple[str, ...]] = ("references",)
     model: str = "auto"
     min_face: float = 24.0
     key_every: int = 8

@@ -18,7 +18,7 @@ from PIL import Image
 
 from engine.io import probe, read_image, read_video_frame
 from engine.errors import UnsupportedMedia
-from engine.recipes import load_recipe, preset_names
+from engine.recipes import presets, stage_changes_frame_rate, stage_makes_color
 from engine.stages.colorize import DEFAULT_SATURATION, MODELS, preview_keyframe
 from gallery.models import Item
 from jobs.models import Job, JobAsset
@@ -85,9 +85,8 @@ def colorizable_uploads(user):
 
 
 def base_recipe_names() -> list[str]:
-    """Presets that may run before colorize: those that do not colour already."""
-    return [name for name in preset_names()
-            if all(stage.name != "colorize" for stage in load_recipe(name).stages)]
+    """Presets that may run before colorize: those that do not color already."""
+    return list(presets(makes_color=False))
 
 
 def _frame_out_of_range(source: ColorSource, index: int) -> ApplicationError:
@@ -224,8 +223,8 @@ def colorize_recipe(*, base_recipe: str, colorize_params: dict) -> dict:
     conversion, so that the frame numbers of scribbles and keyframes are the source's."""
     stages = []
     if base_recipe:
-        stages = [stage for stage in recipe_resolve(base_recipe)["stages"] if stage["stage"] != "colorize"]
-    position = next((i for i, stage in enumerate(stages) if stage["stage"] == "interpolate"), len(stages))
+        stages = [stage for stage in recipe_resolve(base_recipe)["stages"] if not stage_makes_color(stage)]
+    position = next((i for i, stage in enumerate(stages) if stage_changes_frame_rate(stage)), len(stages))
     stages.insert(position, {"stage": "colorize", "params": colorize_params})
     name = f"{base_recipe}+colorize" if base_recipe else "colorize"
     return {"name": name, "description": "Colorized from scribbles and references (AI-generated color).",

@@ -13,6 +13,7 @@ from django.core.files.base import ContentFile
 from django.utils.translation import gettext as _
 from PIL import Image
 
+from engine.stages import STAGES
 from jobs.models import JobAsset
 from restoration_site.errors import ApplicationError
 
@@ -78,15 +79,13 @@ def job_assets_attach(*, assets: Iterable[JobAsset], job) -> None:
     JobAsset.objects.filter(pk__in=[asset.pk for asset in assets], job__isnull=True).update(job=job)
 
 
-# The stage parameters that name files; they are filled from the job's assets when it runs.
-FILE_PARAMS = {"faces": ("references",), "colorize": ("scribbles", "reference_frames", "reference_images")}
-
-
 def recipe_without_files(recipe: dict) -> dict:
-    """A copy of `recipe` whose stages name no file (what a job or version stores)."""
+    """A copy of `recipe` whose stages name no file (what a job or version stores); the stages say
+    which of their parameters are files, and the job's assets fill them when it runs."""
     stored = copy.deepcopy(recipe)
     for stage in stored.get("stages", []):
-        for name in FILE_PARAMS.get(stage.get("stage"), ()):
+        stage_class = STAGES.get(stage.get("stage"))
+        for name in stage_class.file_params if stage_class else ():
             (stage.get("params") or {}).pop(name, None)
     return stored
 

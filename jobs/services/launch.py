@@ -12,10 +12,9 @@ from django.utils.translation import gettext as _
 
 from engine.errors import RecipeError
 from engine.io.probe import MediaInfo
-from engine.recipes import load_recipe, recipe_from_dict
+from engine.recipes import load_recipe, recipe_from_dict, recipe_needs_gpu
 from jobs.models import ACTIVE_STATES, RETRYABLE_STATES, Job, JobAsset, JobEvent, job_file_path
-from jobs.selectors import (gpu_seconds_used_today, gpu_workers_online, jobs_active_count, recipe_needs_gpu,
-                            user_priority)
+from jobs.selectors import gpu_seconds_used_today, gpu_workers_online, jobs_active_count, user_priority
 from jobs.services.assets import (job_assets_attach, job_assets_copy, job_assets_discard, recipe_with_asset_paths,
                                   recipe_without_files)
 from jobs.services.dispatch import job_enqueue

@@ -7,14 +7,11 @@ from django.utils.translation import gettext as _
 
 from engine.errors import UnsupportedMedia
 from engine.io import probe
+from engine.recipes import recipe_makes_color
 from gallery.models import Licence, Version
 from gallery.services import version_create_from_file
 from jobs.models import Job, JobState
 from restoration_site.errors import ApplicationError
-
-# Stages whose output colors are made up by a machine, not recorded in the source.
-AI_COLOR_STAGES = {"colorize"}
-
 
 def job_publish(*, user, job: Job, title: str = "", licence: str = Licence.CC_BY) -> Version:
     """Publish a succeeded job's result as a version of its item, recording exactly how it was made."""
@@ -26,9 +23,8 @@ def job_publish(*, user, job: Job, title: str = "", licence: str = Licence.CC_BY
         raise ApplicationError(_("This job was not made from a gallery item."))
     if Version.objects.filter(job=job).exists():
         raise ApplicationError(_("This job is already published."), status_code=409)
-    stages = {s["stage"] for s in job.recipe.get("stages", [])}
-    # The engine records in the recipe's provenance whether a stage generated color.
-    ai_color = bool(stages & AI_COLOR_STAGES) or bool(job.recipe.get("provenance", {}).get("ai_color"))
+    # A stage that makes color says so; the engine also records in the provenance whether one did.
+    ai_color = recipe_makes_color(job.recipe) or bool(job.recipe.get("provenance", {}).get("ai_color"))
     try:
         info = probe(job.result.path)
     except UnsupportedMedia:

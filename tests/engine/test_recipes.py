@@ -111,3 +111,14 @@ def test_a_bool_parameter_takes_only_yes_or_no():
 def test_two_frame_rate_conversions_are_refused():
     with pytest.raises(RecipeError, match="at most one 'interpolate' stage"):
         recipe_from_dict(stored(("interpolate", {}), ("interpolate", {"fps": 30})))
+
+
+def test_the_parameters_a_stage_says_name_files_are_its_own():
+    import dataclasses
+
+    from engine.stages import STAGES
+
+    declared = {name: cls.file_params for name, cls in STAGES.items() if cls.file_params}
+    assert declared == {"faces": ("references",), "colorize": ("reference_frames", "reference_images", "scribbles")}
+    for name, params in declared.items():
+        assert set(params) <= {field.name for field in dataclasses.fields(STAGES[name])}
