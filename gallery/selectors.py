@@ -5,6 +5,7 @@ not see, raises NotFound: a 404 for the API and for the pages alike."""
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import (BooleanField, Count, Exists, IntegerField, Max, OuterRef, Prefetch, Q, QuerySet,
                               Subquery, Value)
 from django.db.models.functions import Coalesce
@@ -20,7 +21,7 @@ def _one(queryset: QuerySet, message: str, **lookup):
     """The row of `queryset` that matches `lookup`, or NotFound(message)."""
     try:
         return queryset.get(**lookup)
-    except queryset.model.DoesNotExist:
+    except (queryset.model.DoesNotExist, ValueError, DjangoValidationError):  # absent, or not an id at all
         raise NotFound(message) from None
 
 

@@ -8,14 +8,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from gallery.forms import PublishForm
-from gallery.models import Item, Version
+from gallery.models import Item
+from gallery.selectors import version_get_visible
 from jobs.face_references import services as face_references
 from jobs.models import ACTIVE_STATES, JobState
 from jobs.services import launch, lifecycle
 from jobs.services.publish import job_publish as publish_result
 from jobs.forms import JobForm, RecipeForm
 from jobs.selectors import job_events, job_get_visible, job_snapshot, jobs_visible_to, queue_overview, user_quota
-from restoration_site.errors import ApplicationError
+from restoration_site.errors import ApplicationError, NotFound
 from restoration_site.http import media_file_response
 
 
@@ -54,8 +55,11 @@ def _posted_flag(request, name: str) -> bool:
 @require_POST
 def job_new_for_item(request, item_id: int):
     item = get_object_or_404(Item, pk=item_id)
-    version = Version.objects.filter(uid=request.POST.get("from_version") or None, item=item,
-                                     is_hidden=False).first() if request.POST.get("from_version") else None
+    from_version = request.POST.get("from_version")
+    # "Restore again": a visible version of this item (garbage or another item's is a 404).
+    version = version_get_visible(uid=from_version) if from_version else None
+    if version is not None and version.item_id != item.pk:
+        raise NotFound(_("No such version."))
     form = RecipeForm(request.POST, request.FILES)
     if version is None and not form.is_valid():
         messages.error(request, " ".join(form.errors.get("face_references", [])) or _("Choose a recipe."))

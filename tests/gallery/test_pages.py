@@ -105,6 +105,10 @@ def test_restore_again_reruns_a_versions_exact_recipe(owner_client, demo):
     job = Job.objects.get()
     assert response["Location"] == f"/jobs/{job.id}/"
     assert job.recipe["stages"][0]["stage"] == "tone" and job.recipe["stages"][0]["params"]["clahe"] == 2.0
+    other = make_version(Item.objects.exclude(pk=item.pk).first(), None, recipe=recipe)
+    for garbage in ("../../etc", "not-a-uuid", str(other.uid)):  # not an id, or another item's version
+        assert owner_client.post(f"/jobs/new/item/{item.id}/", {"from_version": garbage}).status_code == 404
+    assert Job.objects.count() == 1
 
 
 def test_a_long_discussion_shows_the_newest_threads_and_a_link_to_all(client, demo, owner):
