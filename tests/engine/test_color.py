@@ -129,14 +129,14 @@ def scribble_image():
     return scribble
 
 
-def hue_agreement(rgb, region, colour):
+def hue_agreement(rgb, region, color):
     """Cosine between the region's chroma and the scribble colour's chroma."""
-    wanted = chroma(np.array([[colour]], np.uint8))[0, 0]
+    wanted = chroma(np.array([[color]], np.uint8))[0, 0]
     got = chroma(rgb)[region].reshape(-1, 2)
     return np.mean(got @ wanted / (np.linalg.norm(got, axis=1) * np.linalg.norm(wanted) + 1e-6))
 
 
-def test_scribbles_colour_their_region_and_stop_at_the_edge(tmp_path):
+def test_scribbles_color_their_region_and_stop_at_the_edge(tmp_path):
     frame = two_regions()
     path = save(tmp_path, "scribble.png", scribble_image())
     _, (out,) = colorize({"scribbles": [{"frame": 0, "image": path}]}, [frame])
@@ -153,7 +153,7 @@ def test_scribbles_colour_their_region_and_stop_at_the_edge(tmp_path):
     assert np.abs(preview.astype(int) - out.astype(int)).max() <= 1
 
 
-def test_scribbles_override_propagated_colour_locally(tmp_path, chelsea_clip):
+def test_scribbles_override_propagated_color_locally(tmp_path, chelsea_clip):
     truth, grays = chelsea_clip
     scribble = np.zeros((96, 128, 4), np.uint8)
     scribble[10:14, 10:20] = (20, 200, 40, 255)
@@ -241,7 +241,7 @@ def test_network_layout_matches_the_release():
     assert spec.files[0].name == "colorization_release_v2-9b330a0b.pth"
 
 
-def test_checkpoint_loads_strictly_and_its_colour_is_stabilised(tiny_checkpoint, monkeypatch, tmp_path, chelsea_clip):
+def test_checkpoint_loads_strictly_and_its_color_is_stabilised(tiny_checkpoint, monkeypatch, tmp_path, chelsea_clip):
     with pytest.raises(registry.ModelCorrupt, match="9b330a0b"):
         learned.load()  # not the release: its hash does not start as the release's does
     monkeypatch.setitem(registry.REGISTRY, learned.MODEL_KEY, dataclasses.replace(tiny_checkpoint, params={}))
@@ -250,7 +250,7 @@ def test_checkpoint_loads_strictly_and_its_colour_is_stabilised(tiny_checkpoint,
     truth, grays = chelsea_clip
     predicted = learned.predict_chroma(model, grays[0])
     assert predicted.shape == (96, 128, 2) and np.isfinite(predicted).all()
-    # The annealed mean is a sharper (more colourful) reading of the same distribution.
+    # The annealed mean is a sharper (more colorful) reading of the same distribution.
     with torch.inference_mode():
         lightness = torch.rand(1, 1, 64, 64) * 100
         plain, annealed = model.network(lightness), model.network(lightness, temperature=0.38)
@@ -312,7 +312,7 @@ def test_list_parameters_can_come_from_the_command_line(tmp_path):
         recipe_from_dict({"stages": [{"stage": "colorize", "params": {"reference_frames": {"frame": 0}}}]})
 
 
-def test_colour_is_not_carried_across_a_cut(tmp_path):
+def test_color_is_not_carried_across_a_cut(tmp_path):
     first, first_grays = gray_clip(data.chelsea())
     second, second_grays = gray_clip(data.coffee())
     truth, grays = first[:6] + second[:6], first_grays[:6] + second_grays[:6]

@@ -274,7 +274,7 @@ def test_gpen_is_used_when_installed(clip, monkeypatch):
     assert not any("GPEN was not used" in note for note in record["notes"])
 
 
-def test_a_black_and_white_face_gets_no_colour():
+def test_a_black_and_white_face_gets_no_color():
     from engine.faces.restore import restored_detail
 
     face = np.repeat(data.camera()[100:228, 180:308, None], 3, axis=2).astype(np.float32)

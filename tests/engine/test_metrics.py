@@ -29,13 +29,13 @@ def test_ssim_drops_as_noise_grows(pan):
     assert ssim(pan[0], heavy) < ssim(pan[0], light) - 0.2
 
 
-def test_a_gray_image_has_no_colourfulness():
+def test_a_gray_image_has_no_colorfulness():
     gray = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2GRAY)
     assert colorfulness(np.dstack([gray] * 3)) == pytest.approx(0.0, abs=1e-9)
 
 
 @pytest.mark.parametrize("photo", [data.astronaut, data.coffee])
-def test_colour_photos_are_clearly_colourful(photo):
+def test_color_photos_are_clearly_colorful(photo):
     rgb = photo()
     gray = np.dstack([cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)] * 3)
     assert colorfulness(rgb) > 30

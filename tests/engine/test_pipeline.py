@@ -79,7 +79,7 @@ def test_recipe_round_trips_through_json():
     assert again.as_dict() == recipe.as_dict()
 
 
-def test_the_result_merges_what_the_stages_say_about_models_and_colour(tmp_path, noisy_png, monkeypatch):
+def test_the_result_merges_what_the_stages_say_about_models_and_color(tmp_path, noisy_png, monkeypatch):
     from engine.stages.sharpen import Sharpen
     from engine.stages.tone import Tone
 

@@ -48,10 +48,10 @@ def png_upload(array: np.ndarray, name: str = "image.png") -> SimpleUploadedFile
     return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/png")
 
 
-def scribble_upload(size=(320, 240), box=(slice(100, 140), slice(140, 180)), colour=GREEN) -> SimpleUploadedFile:
+def scribble_upload(size=(320, 240), box=(slice(100, 140), slice(140, 180)), color=GREEN) -> SimpleUploadedFile:
     """What the page's canvas sends: transparent, with one opaque patch of colour."""
     rgba = np.zeros((size[1], size[0], 4), np.uint8)
-    rgba[box] = (*colour, 255)
+    rgba[box] = (*color, 255)
     return png_upload(rgba, "scribble.png")
 
 
@@ -124,7 +124,7 @@ def test_launch_stores_the_hints_and_queues_a_colorize_job(owner_client, owner, 
     assert Image.open(scribble.file.path).mode == "RGBA" and Image.open(sky.file.path).format == "PNG"
 
 
-def test_the_launched_job_runs_and_colours_the_clip(owner_client, film_item):
+def test_the_launched_job_runs_and_colors_the_clip(owner_client, film_item):
     from jobs.services.run import job_run
 
     response = owner_client.post(LAUNCH_URL, {"item": film_item.pk, "frame": 0, "scribble": scribble_upload()})

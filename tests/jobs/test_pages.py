@@ -26,7 +26,7 @@ def test_upload_form_shows_the_reason_for_a_bad_file(owner_client, media_root):
     assert not Job.objects.exists()
 
 
-def test_the_job_form_offers_every_preset_but_colouring_which_has_its_own_page(client, owner):
+def test_the_job_form_offers_every_preset_but_coloring_which_has_its_own_page(client, owner):
     client.force_login(owner)
     page = client.get(reverse("jobs:new")).content.decode()
     assert 'value="film-faces"' in page and 'value="film-sr"' in page
