@@ -27,6 +27,9 @@ class ModelDescriptor:
     input_channels: int
     output_channels: int
     size: int | None = None  # the square input side the network needs; None: any size
+    # Input pixels of context a piece needs on each side for a tiled run to match the whole-frame
+    # run within 1 grey level (engine/models/tiling.py); 0 for networks that are not tiled.
+    context: int = 0
     # Filled in by the loader from the registry:
     key: str = ""
     sha256: str = ""  # of each file, comma-separated (what provenance records)

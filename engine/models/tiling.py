@@ -1,6 +1,9 @@
 """Running a super-resolution network on a frame of any size, tile by tile, as Real-ESRGAN's
 `tile_pad` does: each tile is run with a margin of context from its neighbours and only its
 core is kept, so the result matches a run on the whole frame and memory is bounded by the tile.
+
+The margin is the network's own (`ModelDescriptor.context`): what its architecture needs for
+tiled output to stay within 1 grey level of the whole frame's.
 """
 from __future__ import annotations
 
@@ -12,20 +15,14 @@ import torch
 from engine.errors import EngineError
 from engine.models.descriptor import ModelDescriptor
 
-# Context each tile is run with on every side, in input pixels. A pixel's output depends on the
-# input around it; 24 pixels of it keep tiled output within 1 grey level of the whole frame's
-# with Real-ESRGAN x4plus (10, Real-ESRGAN's default, left up to 3 levels).
-TILE_PAD = 24
-
-
 def _bounds(length: int, tile: int) -> list[int]:
     """Edges of the fewest cores of at most `tile` pixels covering [0, length), of even sizes."""
     count = -(-length // tile)
     return [round(i * length / count) for i in range(count + 1)]
 
 
-def upscale_tiled(run: Callable[[np.ndarray], np.ndarray], rgb: np.ndarray, scale: int, tile: int = 256,
-                  pad: int = TILE_PAD) -> np.ndarray:
+def upscale_tiled(run: Callable[[np.ndarray], np.ndarray], rgb: np.ndarray, scale: int, tile: int,
+                  pad: int) -> np.ndarray:
     """Enlarge an HxWx3 uint8 RGB image with `run` (an hxwx3 uint8 piece -> (sh)x(sw)x3 float in
     0-1): (sH)x(sW)x3 uint8 RGB.
 
@@ -58,10 +55,12 @@ def _run(model: torch.nn.Module, rgb: np.ndarray) -> np.ndarray:
     return model(tensor)[0].float().cpu().numpy().transpose(1, 2, 0)
 
 
-def upscale_image(sr: ModelDescriptor, rgb: np.ndarray, tile: int = 256, pad: int = TILE_PAD) -> np.ndarray:
+def upscale_image(sr: ModelDescriptor, rgb: np.ndarray, tile: int = 256, pad: int | None = None) -> np.ndarray:
     """Enlarge an HxWx3 uint8 RGB image `sr.scale` times with a super-resolution model of
-    load_model: (sH)x(sW)x3 uint8 RGB, tile by tile (see upscale_tiled)."""
+    load_model: (sH)x(sW)x3 uint8 RGB, in tiles of at most `tile` pixels each run with `pad`
+    pixels of context (default: the network's own, `sr.context`); see upscale_tiled."""
     if sr.task != "super-resolution":
         raise EngineError(f"{sr.key or sr.architecture} is a {sr.task} model, not super-resolution.")
     with torch.inference_mode():
-        return upscale_tiled(lambda piece: _run(sr.model, piece), rgb, sr.scale, tile, pad)
+        return upscale_tiled(lambda piece: _run(sr.model, piece), rgb, sr.scale, tile,
+                             sr.context if pad is None else pad)

@@ -61,11 +61,14 @@ def _load_state(state, output_scale: int | None = None) -> ModelDescriptor:
     if upscale * upscale * in_channels != last_shape[0]:
         raise ModelCorrupt(f"the weights do not fit the {NAME} network: its last convolution's "
                            f"{last_shape[0]} outputs are not {in_channels} channels times a square")
-    network = SRVGGNetCompact(in_channels, features, convs=last // 2 - 1, upscale=upscale, output_scale=output_scale)
+    convs = last // 2 - 1
+    network = SRVGGNetCompact(in_channels, features, convs=convs, upscale=upscale, output_scale=output_scale)
     network = load_strict(network, state, NAME)
     network = network.to(memory_format=torch.channels_last)  # oneDNN / cuDNN's fastest 3x3 convolutions
+    # Exact context: one input pixel per 3x3 convolution (convs + 2 of them), and one more for the
+    # bicubic output resize (4 taps at x4 scale reach under one input pixel).
     return ModelDescriptor(network, NAME, "super-resolution", scale=network.scale, input_channels=in_channels,
-                           output_channels=in_channels)
+                           output_channels=in_channels, context=convs + 3)
 
 
 def _from_graph(graph: Graph) -> ModelDescriptor:
