@@ -2,8 +2,8 @@
 both Real-ESRGAN models against Lanczos on ground truth.
 
 Speed: seconds per frame at 256x256 and 480p (854x480), CPU, our `upscale_image` against the
-ncnn package running the same .param/.bin on the same tiles (256 px, overlap 16), in this
-process, with the same number of threads. The largest difference between the two outputs is
+ncnn package running the same .param/.bin on the same tiles (256 px, each run with the
+network's own margin of context), in this process, with the same number of threads. The largest difference between the two outputs is
 printed beside, in 0-255 levels.
 
 Quality: scikit-image photos reduced x4 (and x2) with INTER_AREA, enlarged back by each method
@@ -26,12 +26,13 @@ from skimage import data
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from engine.metrics import psnr, ssim  # noqa: E402
 from engine.models import registry  # noqa: E402
+from engine.models.loader import load_model  # noqa: E402
 from engine.models.ncnn import parse_param  # noqa: E402
-from engine.models.sr import load_sr_model, upscale_image, upscale_tiled  # noqa: E402
+from engine.models.tiling import upscale_image, upscale_tiled  # noqa: E402
 from engine.stages.superres import SuperResolution  # noqa: E402
 from engine.stages.upscale import upscale_frame  # noqa: E402
 
-TILE, OVERLAP = 256, 16
+TILE = 256
 SPEED_MODELS = {"compact x2 (realesr-animevideov3-x2)": "realesr-animevideov3-x2",
                 "x4plus (realesrgan-x4plus)": "realesrgan-x4plus"}
 # A run shorter than this is repeated up to 3 times and the fastest counts.
@@ -85,14 +86,14 @@ def timed(make) -> tuple[float, np.ndarray]:
 
 
 def speed(sizes: list[tuple[int, int]], threads: int) -> None:
-    print(f"\n## Speed, CPU, {threads} thread(s) each; tiles of {TILE} px, overlap {OVERLAP}\n")
+    print(f"\n## Speed, CPU, {threads} thread(s) each; tiles of {TILE} px, each with the network's context\n")
     print("| model | input | output | ours s/frame | ncnn s/frame | ours speed / ncnn | max diff (levels) |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for label, key in SPEED_MODELS.items():
-        model = load_sr_model(key)
+        model = load_model(key, task="super-resolution")
         ncnn_run = NcnnRunner(key, threads)
-        ours_run = lambda image: upscale_image(model, image, tile=TILE, overlap=OVERLAP)  # noqa: E731
-        theirs_run = lambda image: upscale_tiled(ncnn_run, image, model.scale, TILE, OVERLAP)  # noqa: E731
+        ours_run = lambda image: upscale_image(model, image, tile=TILE)  # noqa: E731
+        theirs_run = lambda image: upscale_tiled(ncnn_run, image, model.scale, TILE, model.context)  # noqa: E731
         ours_run(photo(32, 32)), theirs_run(photo(32, 32))  # warm-up: first-call allocations
         for width, height in sizes:
             image = photo(width, height)

@@ -14,7 +14,6 @@ the chunks are read back for the final encode, fails the run, with a message nam
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import uuid
@@ -26,6 +25,7 @@ import av
 import numpy as np
 
 from engine.errors import EngineError
+from engine.hashing import file_sha256
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
@@ -164,7 +164,7 @@ class _ChunkWriter:
         with open(self.partial, "rb") as handle:
             os.fsync(handle.fileno())
         # The hash is on disk before the chunk gets its name: a named chunk always has one to check.
-        _write_text(_hash_path(self.path), _sha256(self.partial))
+        _write_text(_hash_path(self.path), file_sha256(self.partial))
         os.replace(self.partial, self.path)
 
     def abort(self) -> None:
@@ -179,18 +179,10 @@ def _hash_path(chunk: Path) -> Path:
     return chunk.with_suffix(".sha256")
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _hash_matches(chunk: Path) -> bool:
     """Whether the chunk's bytes are the ones written (a chunk without a recorded hash is not trusted)."""
     recorded = _hash_path(chunk)
-    return recorded.exists() and recorded.read_text().strip() == _sha256(chunk)
+    return recorded.exists() and recorded.read_text().strip() == file_sha256(chunk)
 
 
 def _write_text(path: Path, text: str) -> None:

@@ -105,12 +105,13 @@ def cmd_models(args) -> int:
     """List every known model: found or missing, hash verified, licence, where to get it."""
     from engine.models import registry
 
-    print(f"models folder: {registry.models_dir().resolve()}")
+    print(f"models folder: {registry.models_dir()}")
     for spec in registry.all_specs():
         result = registry.status(spec.key, check_hash=not args.no_hash)
         state = ("verified" if result.verified else "found" if result.intact else "DAMAGED") if result.found else "missing"
         use = "commercial use allowed" if spec.commercial_use else "NON-COMMERCIAL"
         print(f"{spec.key:28} {state:9} {spec.task:18} {spec.licence} ({use})")
+        print(f"{'':28} licence as written in {spec.licence_source}")
         if not result.verified:
             print(f"{'':28} {result.message}")
     return 0

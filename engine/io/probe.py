@@ -1,7 +1,6 @@
 """Find out what a file really is by decoding it, never by its name."""
 from __future__ import annotations
 
-import hashlib
 import warnings
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
@@ -11,6 +10,7 @@ import av
 from PIL import Image
 
 from engine.errors import UnsupportedMedia
+from engine.hashing import file_sha256
 
 IMAGE_FORMATS = {"PNG", "JPEG", "TIFF", "WEBP"}
 # Demuxers PyAV reports for the containers old footage comes in.
@@ -48,14 +48,6 @@ class MediaInfo:
 
     def as_dict(self) -> dict:
         return asdict(self)
-
-
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def probe(path: str | Path, *, max_pixels: int = 50_000_000) -> MediaInfo:

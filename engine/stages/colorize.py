@@ -18,7 +18,7 @@ from engine.color.space import chroma, combine, gray_of
 from engine.color.transfer import transfer_samples
 from engine.errors import RecipeError
 from engine.io import read_image
-from engine.models.registry import ModelCorrupt, ModelMissing
+from engine.models.errors import ModelCorrupt, ModelMissing
 from engine.stages.base import WHOLE_CLIP, Stage
 
 MODELS = ("none", learned.MODEL_KEY)

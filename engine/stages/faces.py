@@ -49,16 +49,16 @@ def unsharp_restorer(batch: np.ndarray) -> np.ndarray:
 
 
 def super_resolution_restorer(model):
-    """Restorer from a Real-ESRGAN model: each aligned face shrunk by the model's scale and
-    enlarged back by the model, which redraws edges and fine structure crisply."""
-    from engine.models.sr import upscale_image
+    """Restorer from a Real-ESRGAN model (a descriptor of load_model): each aligned face shrunk by
+    the model's scale and enlarged back by the model, which redraws edges and fine structure crisply."""
+    from engine.models.tiling import upscale_image
 
     def restore(batch: np.ndarray) -> np.ndarray:
         out = []
         for face in batch:
             size = face.shape[0]
             small = cv2.resize(face, (size // model.scale, size // model.scale), interpolation=cv2.INTER_AREA)
-            big = upscale_image(model, small, tile=256, overlap=16)
+            big = upscale_image(model, small, tile=256)
             out.append(big if big.shape == face.shape else cv2.resize(big, (size, size), interpolation=cv2.INTER_CUBIC))
         return np.stack(out)
 
@@ -175,31 +175,30 @@ class FaceRestore(Stage):
         return "cuda" if torch.cuda.is_available() else "cpu"
 
     def _gpen(self, face_size: float):
-        try:
-            from engine.models import registry
-            from engine.models.gpen import gpen_key_for_face, load_gpen, restore_faces
-        except ImportError as error:
-            raise GpenUnusable(f"the GPEN module cannot be loaded ({error})") from None
-        key = gpen_key_for_face(face_size) if self.model == "auto" else self.model
+        from engine.models import registry
+        from engine.models.archs.gpen.run import gpen_key_for_face, restore_faces
+        from engine.models.loader import load_model
+
+        key = gpen_key_for_face(face_size, registry.is_available) if self.model == "auto" else self.model
         if key is None:
             raise GpenUnusable("no GPEN weights are installed (see python -m engine models)")
         if not registry.is_available(key):
             raise GpenUnusable(f"{key} is not installed (see python -m engine models)")
         try:
-            model = load_gpen(key, device=self._torch_device())
-            self._models.append(model_record(key))
+            gpen = load_model(key, device=self._torch_device(), task="face-restoration")
         except Exception as error:  # damaged or mismatched weights: fall back, and say why
             raise GpenUnusable(str(error)) from None
-        return (lambda batch: restore_faces(model, batch)), int(model.size)
+        self._models.append(gpen.record())
+        return (lambda batch: restore_faces(gpen.model, batch)), int(gpen.size)
 
     def _fallback(self, face_size: float, reason: str):
         # How much the aligned crop enlarges the face picks the model's scale.
         scale = 4 if FALLBACK_SIZE / max(face_size, 1.0) >= 3.5 else 2
         try:
-            from engine.models.sr import load_sr_model
+            from engine.models.loader import load_model
 
-            model = load_sr_model(FALLBACK_SR[scale], device=self._torch_device())
-            self._models.append(model_record(FALLBACK_SR[scale]))
+            model = load_model(FALLBACK_SR[scale], device=self._torch_device(), task="super-resolution")
+            self._models.append(model.record())
         except Exception as error:  # no SR weights either: a classical stand-in, said plainly
             self._notes.append(f"GPEN was not used: {reason}; Real-ESRGAN could not be loaded either ({error}); "
                                f"faces restored by multi-frame fusion + unsharp mask")

@@ -1,5 +1,6 @@
-"""Super-resolution with Real-ESRGAN (engine/models/sr.py), or the classical Lanczos upscale when
-the model's weights are not installed; provenance says which ran."""
+"""Super-resolution with Real-ESRGAN (engine/models/archs: RRDBNet, SRVGGNetCompact, run tile by
+tile by engine/models/tiling.py), or the classical Lanczos upscale when the model's weights are
+not installed; provenance says which ran."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,7 +14,6 @@ from engine.stages.base import Stage
 from engine.stages.upscale import upscale_frame
 
 MODELS = ("realesr-animevideov3", "realesrgan-x4plus")
-OVERLAP = 16  # context each tile gets on each side; see upscale_image
 
 
 @dataclass
@@ -77,17 +77,17 @@ class SuperResolution(Stage):
         if not registry.is_available(key):
             return self._fallback(registry.status(key, check_hash=False).message)
         try:
-            from engine.models.sr import load_sr_model, upscale_image
+            from engine.models.loader import load_model
+            from engine.models.tiling import upscale_image
 
-            model = load_sr_model(key, self._torch_device())
-            found = registry.require(key)
+            model = load_model(key, device=self._torch_device(), task="super-resolution")
         except EngineError as error:  # damaged or mismatched weights: still deliver, and say why
             return self._fallback(str(error))
-        self._models.append({"key": key, "sha256": ",".join(found.sha256), "licence": found.spec.licence})
+        self._models.append(model.record())
         reduce_to = self.scale if model.scale != self.scale else None
 
         def enlarge(frame: np.ndarray) -> np.ndarray:
-            big = upscale_image(model, frame, tile=self.tile, overlap=OVERLAP)
+            big = upscale_image(model, frame, tile=self.tile)
             if reduce_to:  # x4plus asked for x2: area averaging keeps its detail without aliasing
                 height, width = frame.shape[:2]
                 big = cv2.resize(big, (width * reduce_to, height * reduce_to), interpolation=cv2.INTER_AREA)

@@ -18,6 +18,7 @@ from engine.color.transfer import transfer_samples
 from engine.errors import RecipeError
 from engine.metrics import warping_error
 from engine.models import registry
+from engine.models.archs.eccv16.network import RELEASED_WIDTHS, ColorfulColorization, widths_of
 from engine.recipes import recipe_from_dict
 from engine.stages import STAGES
 from engine.stages.colorize import Colorize, preview_keyframe
@@ -219,7 +220,7 @@ def tiny_checkpoint(tmp_path, monkeypatch):
     """A random ECCV16 network in the released key layout, small, in a temporary models folder; the
     release's hash prefix is lifted for it (it is not the release)."""
     torch.manual_seed(0)
-    network = learned.ColorfulColorization(TINY_WIDTHS)
+    network = ColorfulColorization(TINY_WIDTHS)
     spec = registry.get_spec(learned.MODEL_KEY)
     torch.save(network.state_dict(), tmp_path / spec.files[0].name)
     monkeypatch.setenv("ENGINE_MODELS_DIR", str(tmp_path))
@@ -227,7 +228,7 @@ def tiny_checkpoint(tmp_path, monkeypatch):
 
 
 def test_network_layout_matches_the_release():
-    state = learned.ColorfulColorization().state_dict()
+    state = ColorfulColorization().state_dict()
     assert len(state) == 82
     assert state["model1.0.weight"].shape == (64, 1, 3, 3)
     assert state["model1.4.running_var"].shape == (64,)  # batch norm closes block 1
@@ -235,25 +236,28 @@ def test_network_layout_matches_the_release():
     assert state["model8.0.weight"].shape == (512, 256, 4, 4)  # the transposed convolution up
     assert state["model8.6.weight"].shape == (313, 256, 1, 1)
     assert state["model_out.weight"].shape == (2, 313, 1, 1) and "model_out.bias" not in state
-    assert learned.widths_of(state) == learned.RELEASED_WIDTHS
+    assert widths_of(state) == RELEASED_WIDTHS
     spec = registry.get_spec("zhang-eccv16")
     assert spec.task == "colorization" and spec.package is None and spec.licence == "BSD-2-Clause"
+    assert spec.architecture == "ECCV16" and "richzhang/colorization" in spec.licence_source
     assert spec.files[0].name == "colorization_release_v2-9b330a0b.pth"
 
 
 def test_checkpoint_loads_strictly_and_its_color_is_stabilised(tiny_checkpoint, monkeypatch, tmp_path, chelsea_clip):
     with pytest.raises(registry.ModelCorrupt, match="9b330a0b"):
         learned.load()  # not the release: its hash does not start as the release's does
-    monkeypatch.setitem(registry.REGISTRY, learned.MODEL_KEY, dataclasses.replace(tiny_checkpoint, params={}))
+    unpinned = dataclasses.replace(tiny_checkpoint.files[0], sha256_prefix=None)
+    monkeypatch.setitem(registry.REGISTRY, learned.MODEL_KEY, dataclasses.replace(tiny_checkpoint, files=(unpinned,)))
     model = learned.load()
-    assert learned.widths_of(model.network.state_dict()) == TINY_WIDTHS
+    assert widths_of(model.model.state_dict()) == TINY_WIDTHS
+    assert learned.load() is model  # once per process: a preview after a preview loads nothing
     truth, grays = chelsea_clip
     predicted = learned.predict_chroma(model, grays[0])
     assert predicted.shape == (96, 128, 2) and np.isfinite(predicted).all()
     # The annealed mean is a sharper (more colorful) reading of the same distribution.
     with torch.inference_mode():
         lightness = torch.rand(1, 1, 64, 64) * 100
-        plain, annealed = model.network(lightness), model.network(lightness, temperature=0.38)
+        plain, annealed = model.model(lightness), model.model(lightness, temperature=0.38)
     assert annealed.abs().mean() >= plain.abs().mean()
     stage, out = colorize({"model": "zhang-eccv16", "anchor_every": 8}, grays)
     assert stage.provenance()["models"] == [{"key": "zhang-eccv16", "sha256": model.sha256, "licence": "BSD-2-Clause"}]
@@ -263,7 +267,7 @@ def test_checkpoint_loads_strictly_and_its_color_is_stabilised(tiny_checkpoint, 
     state = torch.load(tmp_path / tiny_checkpoint.files[0].name, weights_only=True)
     del state["model_out.weight"]
     torch.save(state, tmp_path / tiny_checkpoint.files[0].name)
-    with pytest.raises(RuntimeError, match="model_out.weight"):
+    with pytest.raises(registry.ModelCorrupt, match=r"ECCV16 network \(missing: model_out\.weight\)"):
         learned.load()
 
 

@@ -251,20 +251,18 @@ def test_fallback_without_gpen_says_so(clip, tmp_path, monkeypatch):
 
 def test_gpen_is_used_when_installed(clip, monkeypatch):
     """With GPEN weights present, the stage restores key frames with GPEN at the model's size."""
-    import engine.models.gpen as gpen
-    import engine.stages.faces as faces_stage
-    from engine.models import registry
+    import engine.models.archs.gpen.run as gpen_run
+    from engine.models import loader, registry
+    from engine.models.descriptor import ModelDescriptor
 
-    class FakeGpen:
-        size = 512
-
+    fake = ModelDescriptor(object(), "GPEN", "face-restoration", 1, 3, 3, size=512, key="gpen-bfr-512", sha256="x",
+                           licence="y")
     seen = []
     monkeypatch.setattr(registry, "is_available", lambda key: key == "gpen-bfr-512")
-    monkeypatch.setattr(gpen, "load_gpen", lambda key, device=None: FakeGpen())
-    monkeypatch.setattr(gpen, "restore_faces", lambda model, crops: seen.append(crops.shape) or crops)
-    real_record = faces_stage.model_record
-    monkeypatch.setattr(faces_stage, "model_record", lambda key: {"key": key, "sha256": "x", "licence": "y"}
-                        if key.startswith("gpen") else real_record(key))
+    real_load = loader.load_model
+    monkeypatch.setattr(loader, "load_model", lambda key, **options: fake if key == "gpen-bfr-512"
+                        else real_load(key, **options))
+    monkeypatch.setattr(gpen_run, "restore_faces", lambda model, crops: seen.append(crops.shape) or crops)
     stage = STAGES["faces"](model="auto", key_every=8, fusion_radius=0)
     out = list(stage.apply(iter(clip.frames[:3])))
     assert len(out) == 3

@@ -6,19 +6,16 @@ import torch
 from skimage import data
 
 from engine.faces.detect import detect_faces
-from engine.models import gpen, registry
-from engine.models.gpen import FullGenerator
+from engine.models import registry
+from engine.models.archs.gpen.network import FullGenerator
 from engine.stages import STAGES
 
 
 @pytest.fixture
 def gpen_256_file(tmp_path, monkeypatch):
     monkeypatch.setenv("ENGINE_MODELS_DIR", str(tmp_path))
-    monkeypatch.setattr(gpen, "_models", {})
-    params = registry.get_spec("gpen-bfr-256").params
     torch.manual_seed(0)
-    model = FullGenerator(size=params["size"], channel_multiplier=params["channel_multiplier"],
-                          narrow=params["narrow"])
+    model = FullGenerator(size=256, channel_multiplier=1, narrow=0.5)  # GPEN-BFR-256's official settings
     path = tmp_path / "GPEN-BFR-256.pth"
     torch.save(model.state_dict(), path)
     return path
@@ -42,6 +39,6 @@ def test_a_still_is_restored_by_gpen_loaded_from_the_models_folder(gpen_256_file
 
     record = stage.provenance()
     used = {m["key"]: m for m in record["models"]}
-    assert used["gpen-bfr-256"]["sha256"] == registry.file_sha256(gpen_256_file)
+    assert used["gpen-bfr-256"]["sha256"] == registry.cached_sha256(gpen_256_file)
     assert "non-commercial" in used["gpen-bfr-256"]["licence"]
     assert not any("GPEN was not used" in note for note in record["notes"])

@@ -1,16 +1,23 @@
-"""GPEN: the architecture matches the official checkpoints' layout, and the loader checks files."""
+"""GPEN: the architecture matches the official checkpoints' layout, its detector reads the
+hyperparameters back from the shapes, and the loader checks files."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 
-from engine.models import gpen, registry
-from engine.models.gpen import FullGenerator, gpen_key_for_face, load_gpen, restore_faces
+from engine.models import registry
+from engine.models.archs.gpen.detect import ARCH as GPEN
+from engine.models.archs.gpen.network import FullGenerator
+from engine.models.archs.gpen.run import SIZES, gpen_key_for_face, restore_faces
+from engine.models.loader import load_model
 from engine.models.registry import ModelCorrupt, ModelFile, ModelMissing, ModelSpec
 
 # A network small enough to build, save and run in a blink, in the official key layout.
 TINY_PARAMS = {"size": 32, "channel_multiplier": 1, "narrow": 1 / 32, "style_dim": 16, "n_mlp": 2}
+# The official checkpoints' settings (WEIGHTS.md, from the official code).
+OFFICIAL = {256: {"channel_multiplier": 1, "narrow": 0.5}, 512: {"channel_multiplier": 2, "narrow": 1},
+            1024: {"channel_multiplier": 2, "narrow": 1}, 2048: {"channel_multiplier": 2, "narrow": 1}}
 
 
 def meta_generator(**params) -> FullGenerator:
@@ -22,23 +29,28 @@ def shapes(model) -> dict[str, tuple]:
     return {name: tuple(t.shape) for name, t in model.state_dict().items()}
 
 
-@pytest.mark.parametrize("key, millions", [
-    ("gpen-bfr-256", 18.9), ("gpen-bfr-512", 71.0), ("gpen-bfr-1024", 71.2), ("gpen-bfr-2048", 71.3)])
-def test_catalog_sizes_give_the_official_parameter_counts(key, millions):
-    spec = registry.get_spec(key)
-    model = meta_generator(**spec.params)
+@pytest.mark.parametrize("size, millions", [(256, 18.9), (512, 71.0), (1024, 71.2), (2048, 71.3)])
+def test_official_settings_give_the_official_parameter_counts_and_are_read_back(size, millions):
+    model = meta_generator(size=size, **OFFICIAL[size])
     assert sum(p.numel() for p in model.parameters()) / 1e6 == pytest.approx(millions, abs=0.05)
+    state = model.state_dict()
+    assert GPEN.detect(state)
+    with torch.device("meta"):  # the detector builds the network from the shapes alone
+        descriptor = GPEN.load(state)
+    assert (descriptor.architecture, descriptor.task, descriptor.size, descriptor.scale) == ("GPEN", "face-restoration",
+                                                                                             size, 1)
+    assert shapes(descriptor.model) == shapes(model)
 
 
 def test_catalog_entries():
-    for size in gpen.SIZES:
+    for size in SIZES:
         spec = registry.get_spec(f"gpen-bfr-{size}")
-        assert spec.task == "face-restoration"
+        assert spec.task == "face-restoration" and spec.architecture == "GPEN"
         assert [f.name for f in spec.files] == [f"GPEN-BFR-{size}.pth"]
         assert spec.package is None and not spec.commercial_use
-        assert "non-commercial" in spec.licence
+        assert "non-commercial" in spec.licence and "github.com/yangxy/GPEN" in spec.licence_source
         assert spec.source.startswith("https://")
-        assert set(spec.params) == {"size", "channel_multiplier", "narrow"}
+        assert spec.expects == {"size": size}
 
 
 def test_512_layout_has_the_official_names_and_shapes():
@@ -97,8 +109,6 @@ def test_blur_kernels_are_normalised_buffers():
 def tiny_model(tmp_path, monkeypatch):
     """Registers 'gpen-tiny' and writes its random weights; returns (key, path, saved state)."""
     monkeypatch.setenv("ENGINE_MODELS_DIR", str(tmp_path))
-    monkeypatch.setattr(gpen, "_models", {})
-    registry.all_specs()  # the catalog registers first, so the test spec is the one restored after
     torch.manual_seed(1)
     model = FullGenerator(**TINY_PARAMS)
     state = {name: t + 0.1 * torch.randn_like(t) if not name.endswith("kernel") else t
@@ -108,8 +118,9 @@ def tiny_model(tmp_path, monkeypatch):
 
     def register(sha256=None):
         spec = ModelSpec(key="gpen-tiny", task="face-restoration", title="GPEN tiny",
-                         files=(ModelFile(path.name, sha256),), licence="test", commercial_use=False,
-                         source="https://example.org/gpen-tiny", params=TINY_PARAMS)
+                         files=(ModelFile(path.name, sha256),), licence="test", licence_source="the test",
+                         commercial_use=False, source="https://example.org/gpen-tiny", architecture="GPEN",
+                         expects={"size": 32})
         monkeypatch.setitem(registry.REGISTRY, spec.key, spec)
 
     register()
@@ -118,30 +129,33 @@ def tiny_model(tmp_path, monkeypatch):
 
 def test_loader_strictly_loads_and_caches(tiny_model):
     _, _, state = tiny_model
-    model = load_gpen("gpen-tiny", device="cpu")
+    descriptor = load_model("gpen-tiny", device="cpu")
+    model = descriptor.model
+    assert (descriptor.architecture, descriptor.size, descriptor.key, descriptor.licence) == ("GPEN", 32, "gpen-tiny",
+                                                                                             "test")
     assert not model.training
     assert next(model.parameters()).dtype == torch.float32
     loaded = model.state_dict()
     assert all(torch.equal(loaded[name], state[name]) for name in state)
-    assert load_gpen("gpen-tiny", device="cpu") is model
+    assert load_model("gpen-tiny", device="cpu") is descriptor
 
 
 def test_loader_checks_a_pinned_hash(tiny_model):
     register, path, _ = tiny_model
-    register(sha256=registry.file_sha256(path))
-    load_gpen("gpen-tiny", device="cpu")
+    register(sha256=registry.cached_sha256(path))
+    load_model("gpen-tiny", device="cpu")
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(data))
     with pytest.raises(ModelCorrupt, match="sha256"):
-        load_gpen("gpen-tiny", device="cpu")
+        load_model("gpen-tiny", device="cpu")
 
 
 def test_a_truncated_file_is_reported(tiny_model):
     _, path, _ = tiny_model
     path.write_bytes(path.read_bytes()[:1000])
     with pytest.raises(ModelCorrupt, match="could not be read"):
-        load_gpen("gpen-tiny", device="cpu")
+        load_model("gpen-tiny", device="cpu")
 
 
 def test_wrong_names_or_shapes_fail_with_the_names(tiny_model):
@@ -150,25 +164,25 @@ def test_wrong_names_or_shapes_fail_with_the_names(tiny_model):
     renamed["final_linear.0.wrong"] = renamed.pop("final_linear.0.bias")
     torch.save(renamed, path)
     with pytest.raises(ModelCorrupt, match=r"missing: final_linear\.0\.bias.*unexpected: final_linear\.0\.wrong"):
-        load_gpen("gpen-tiny", device="cpu")
+        load_model("gpen-tiny", device="cpu")
     reshaped = dict(state)
     reshaped["ecd0.0.1.bias"] = torch.zeros(99)
     torch.save(reshaped, path)
     with pytest.raises(ModelCorrupt, match=r"wrong shape: ecd0\.0\.1\.bias \(99,\)"):
-        load_gpen("gpen-tiny", device="cpu")
+        load_model("gpen-tiny", device="cpu")
 
 
 def test_a_missing_file_says_where_to_get_it(tmp_path, monkeypatch):
     monkeypatch.setenv("ENGINE_MODELS_DIR", str(tmp_path))
     with pytest.raises(ModelMissing) as caught:
-        load_gpen("gpen-bfr-512", device="cpu")
+        load_model("gpen-bfr-512", device="cpu")
     message = str(caught.value)
     assert "GPEN-BFR-512.pth" in message and str(tmp_path) in message
     assert "https://public-vigen-video.oss-cn-shanghai.aliyuncs.com/robin/models/GPEN-BFR-512.pth" in message
 
 
 def test_restore_faces_keeps_shape_and_is_deterministic(tiny_model):
-    model = load_gpen("gpen-tiny", device="cpu")
+    model = load_model("gpen-tiny", device="cpu").model
     faces = np.random.default_rng(0).integers(0, 256, (3, 32, 32, 3), dtype=np.uint8)
     first = restore_faces(model, faces, batch_size=2)
     assert first.shape == faces.shape and first.dtype == np.uint8
@@ -178,6 +192,15 @@ def test_restore_faces_keeps_shape_and_is_deterministic(tiny_model):
     assert restore_faces(model, faces[:0]).shape == (0, 32, 32, 3)
     with pytest.raises(ValueError, match="uint8"):
         restore_faces(model, faces[:, :16])
+
+
+def test_a_checkpoint_of_another_size_than_its_catalog_entry_is_refused(tiny_model, monkeypatch):
+    register, _, _ = tiny_model
+    register()
+    spec = registry.get_spec("gpen-tiny")
+    monkeypatch.setitem(registry.REGISTRY, "gpen-tiny", ModelSpec(**{**spec.__dict__, "expects": {"size": 512}}))
+    with pytest.raises(ModelCorrupt, match="its GPEN network has size 32, gpen-tiny has 512"):
+        load_model("gpen-tiny", device="cpu")
 
 
 def test_key_for_face_picks_the_smallest_covering_installed_model():

@@ -10,23 +10,16 @@ The network is deterministic: the decoder's "noise" inputs are the encoder's fea
 frame it appears in, which is what keeps restored faces stable in video.
 
 Conventions: aligned RGB face crops of the model's size, scaled to [-1, 1]; the output is RGB in
-about [-1, 1], unclamped (restore_faces clamps it).
+about [-1, 1], unclamped (engine/models/archs/gpen/run.py: restore_faces clamps it).
 """
 from __future__ import annotations
 
 import math
-import threading
-from typing import Callable
 
-import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from engine.models import registry
-from engine.models.registry import ModelCorrupt
-
-SIZES = (256, 512, 1024, 2048)
 BLUR_TAPS = (1, 3, 3, 1)
 LEAKY_SLOPE = 0.2
 LEAKY_GAIN = math.sqrt(2)  # keeps the activations' variance after the leaky ReLU
@@ -317,95 +310,3 @@ class FullGenerator(nn.Module):
             features.append(x)
         code = self.final_linear(x.flatten(1))
         return self.generator(code, features[::-1])
-
-
-# --- loading and running -------------------------------------------------------------------
-
-_models: dict[tuple, FullGenerator] = {}
-_models_lock = threading.Lock()
-
-
-def _default_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def _check_layout(model: nn.Module, state: dict, title: str, path) -> None:
-    """Raise ModelCorrupt naming the first differences when `state` is not this architecture's."""
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    wrong_shape = [f"{name} {tuple(state[name].shape)} (expected {tuple(expected[name].shape)})"
-                   for name in expected if name in state and tuple(state[name].shape) != tuple(expected[name].shape)]
-    problems = []
-    for label, names in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong_shape)):
-        if names:
-            shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-            problems.append(f"{label}: {shown}")
-    if problems:
-        raise ModelCorrupt(f"{title}: {path} does not fit the expected network ({'; '.join(problems)}); "
-                           f"it is another model or a damaged file.")
-
-
-def load_gpen(key: str, device=None, half: bool | None = None) -> FullGenerator:
-    """The GPEN model `key` from the registry, checked, loaded strictly and ready for inference.
-
-    Half precision is the default on CUDA. Models are cached per (key, device, precision, file hash).
-    """
-    found = registry.require(key)  # ModelMissing / ModelCorrupt with a message to show
-    spec = found.spec
-    device = torch.device(device) if device is not None else _default_device()
-    if half is None:
-        half = device.type == "cuda"
-    cache_key = (key, str(device), bool(half), found.sha256)
-    with _models_lock:
-        if cache_key in _models:
-            return _models[cache_key]
-        path = found.paths[0]
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as error:  # truncated or not a PyTorch file
-            raise ModelCorrupt(f"{spec.title}: {path} could not be read as a PyTorch checkpoint ({error}); "
-                               f"the file is damaged or another format.") from error
-        if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-            raise ModelCorrupt(f"{spec.title}: {path} holds no plain weight table; it is another kind of file.")
-        model = FullGenerator(**spec.params)
-        _check_layout(model, state, spec.title, path)
-        model.load_state_dict(state, strict=True)
-        model.eval().requires_grad_(False)
-        model = model.to(device=device, dtype=torch.float16 if half else torch.float32)
-        _models[cache_key] = model
-        return model
-
-
-def restore_faces(model: FullGenerator, crops: np.ndarray, batch_size: int = 4) -> np.ndarray:
-    """Restore aligned faces: (N, S, S, 3) uint8 RGB with S the model's size -> the same shape."""
-    crops = np.asarray(crops)
-    size = model.size
-    if crops.dtype != np.uint8 or crops.ndim != 4 or crops.shape[1:] != (size, size, 3):
-        raise ValueError(f"expected (N, {size}, {size}, 3) uint8 RGB faces, got {crops.shape} {crops.dtype}")
-    parameter = next(model.parameters())
-    restored = np.empty_like(crops)
-    with torch.inference_mode():
-        for start in range(0, len(crops), max(1, batch_size)):
-            batch = torch.from_numpy(crops[start:start + batch_size]).to(parameter.device)
-            faces = batch.permute(0, 3, 1, 2).to(parameter.dtype) / 127.5 - 1
-            out = model(faces).float().clamp_(-1, 1)
-            out = ((out + 1) * 127.5).round_().to(torch.uint8).permute(0, 2, 3, 1)
-            restored[start:start + len(batch)] = out.cpu().numpy()
-    return restored
-
-
-def gpen_key_for_face(face_size_px: float, available: Callable[[str], bool] | None = None) -> str | None:
-    """The installed GPEN model best suited to a face of `face_size_px` in the frame.
-
-    The smallest size that is at least the face's size: a larger model would only invent detail
-    the film never held, and costs far more. A face larger than every installed model gets the
-    largest one. None when no GPEN model is installed. `available(key)` defaults to the
-    registry's is_available.
-    """
-    available = available or registry.is_available
-    installed = [size for size in SIZES if available(f"gpen-bfr-{size}")]
-    if not installed:
-        return None
-    covering = [size for size in installed if size >= face_size_px]
-    return f"gpen-bfr-{covering[0] if covering else installed[-1]}"

@@ -1,0 +1,1 @@
+"""ECCV16 (Zhang et al., "Colorful Image Colorization"): the network and its detector."""

@@ -1,0 +1,1 @@
+"""GPEN (blind face restoration): the network, its detector, and restoring aligned face crops."""

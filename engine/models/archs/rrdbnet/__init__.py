@@ -1,0 +1,1 @@
+"""RRDBNet (Real-ESRGAN x4plus): the network, and its detector for state dicts and ncnn graphs."""
