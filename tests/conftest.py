@@ -73,3 +73,15 @@ def noisy_png() -> bytes:
     rng = np.random.default_rng(0)
     photo = data.astronaut()[::4, ::4]
     return png_bytes(np.clip(photo + rng.normal(0, 20, photo.shape), 0, 255).astype(np.uint8))
+
+
+@pytest.fixture
+def models_dir(tmp_path, settings):
+    """An empty folder of model weights for this test, as the site configures it at start-up."""
+    from engine.models import registry
+
+    folder = tmp_path / "models"
+    folder.mkdir()
+    registry.configure(models_dir=folder)
+    yield folder
+    registry.configure(models_dir=settings.ENGINE_MODELS_DIR)

@@ -42,3 +42,10 @@ def test_production_without_a_secret_key_refuses_to_start():
                             capture_output=True, text=True)
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_the_engine_reads_weights_from_the_sites_models_folder(settings):
+    """Configured once at start-up, so a worker started from any folder finds the same weights."""
+    from engine.models import registry
+
+    assert registry.models_dir() == settings.ENGINE_MODELS_DIR.resolve()

@@ -33,8 +33,8 @@ def film_item(media_root, tmp_path):
 
 
 def test_a_faces_job_without_gpen_weights_says_so_and_its_version_shows_the_models(
-        client, owner, film_item, settings, tmp_path, monkeypatch):
-    monkeypatch.setenv("ENGINE_MODELS_DIR", str(tmp_path / "no-models"))  # no GPEN checkpoint installed
+        client, owner, film_item, models_dir):
+    # models_dir: an empty folder, so no GPEN checkpoint is installed
     with mock.patch("jobs.events.send_job_event"), mock.patch("jobs.tasks.run_job.apply_async"):
         # GPEN wants a GPU; none is online, so the user is asked before the job runs on a CPU.
         with pytest.raises(ApplicationError) as refused:

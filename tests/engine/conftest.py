@@ -1,0 +1,12 @@
+"""The engine's tests use it as a library on its own: no site has configured its models folder, so
+ENGINE_MODELS_DIR (or the default) decides, as for `python -m engine`."""
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def engine_alone(settings):
+    from engine.models import registry
+
+    registry.configure(models_dir=None)
+    yield
+    registry.configure(models_dir=settings.ENGINE_MODELS_DIR)  # as the site's start-up left it
