@@ -9,7 +9,7 @@ printed beside, in 0-255 levels.
 Quality: scikit-image photos reduced x4 (and x2) with INTER_AREA, enlarged back by each method
 through the engine's stages, scored against the original (PSNR, SSIM of engine/metrics.py).
 
-Usage: python bench/sr.py [--threads 1] [--quick]
+Usage: python bench/sr.py [--threads 1] [--quick] [--only speed|quality] [--size 256x256 ...]
 """
 from __future__ import annotations
 
@@ -143,6 +143,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1, help="CPU threads for ours and ncnn alike")
     parser.add_argument("--quick", action="store_true", help="small inputs only: a smoke run")
     parser.add_argument("--only", choices=("speed", "quality"), help="one half of the benchmark")
+    parser.add_argument("--size", action="append", metavar="WxH", help="speed on these inputs instead (repeatable)")
     args = parser.parse_args()
     missing = [key for key in SPEED_MODELS.values() if not registry.is_available(key)]
     if missing:
@@ -151,7 +152,10 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     print(f"# Super-resolution, torch {torch.__version__}, {args.threads} thread(s)")
     if args.only != "quality":
-        speed([(64, 64)] if args.quick else [(256, 256), (854, 480)], args.threads)
+        sizes = [(64, 64)] if args.quick else [(256, 256), (854, 480)]
+        if args.size:
+            sizes = [tuple(int(side) for side in size.lower().split("x")) for size in args.size]
+        speed(sizes, args.threads)
     if args.only != "speed":
         photos = {"astronaut": data.astronaut(), "coffee": data.coffee()}
         if args.quick:

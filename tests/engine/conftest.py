@@ -10,3 +10,14 @@ def engine_alone(settings):
     registry.configure(models_dir=None)
     yield
     registry.configure(models_dir=settings.ENGINE_MODELS_DIR)  # as the site's start-up left it
+
+
+@pytest.fixture
+def one_torch_thread():
+    """The test machine's few cores are shared: one thread avoids threads waiting on each other."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

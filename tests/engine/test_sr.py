@@ -2,11 +2,9 @@
 files, tiling, the superres stage and its fallback, and clear errors for damaged files."""
 import shutil
 
-import cv2
 import numpy as np
 import pytest
 import torch
-from skimage import data
 
 from engine.errors import EngineError
 from engine.models import registry
@@ -19,6 +17,7 @@ from engine.models.tiling import upscale_image
 from engine.recipes import load_recipe
 from engine.stages import STAGES
 from engine.stages.upscale import upscale_frame
+from tests.engine.helpers import astronaut_photo as photo
 
 COMPACT_X2 = "realesr-animevideov3-x2"
 needs_weights = pytest.mark.skipif(
@@ -26,17 +25,7 @@ needs_weights = pytest.mark.skipif(
     reason="the Real-ESRGAN weights package is not installed")
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    # The test machine's few cores are shared: one thread avoids threads waiting on each other.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def photo(width: int, height: int) -> np.ndarray:
-    return cv2.resize(data.astronaut(), (width, height), interpolation=cv2.INTER_AREA)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def ncnn_output(key: str, chw: np.ndarray) -> np.ndarray:

@@ -1,10 +1,8 @@
 """Tiled super-resolution equals the whole-frame run: each tile is run with a margin of context and
 only its core is kept (Real-ESRGAN's tile_pad), so no seam shows and memory stays bounded."""
-import cv2
 import numpy as np
 import pytest
 import torch
-from skimage import data
 
 from engine.models import registry
 from engine.models.archs import recognise
@@ -13,18 +11,10 @@ from engine.models.archs.srvgg.network import SRVGGNetCompact
 from engine.models.descriptor import ModelDescriptor
 from engine.models.loader import load_model
 from engine.models.tiling import upscale_image, upscale_tiled
+from tests.engine.helpers import astronaut_photo as photo
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def photo(width: int, height: int) -> np.ndarray:
-    return cv2.resize(data.astronaut(), (width, height), interpolation=cv2.INTER_AREA)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def tiny(name: str):
