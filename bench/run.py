@@ -403,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# Benchmarks, {datetime.datetime.now():%Y-%m-%d %H:%M}\n")
     print(f"- machine: {machine()}; load average at start {os.getloadavg()[0]:.2f}")
     print(f"- Python {platform.python_version()}, ffmpeg {ffmpeg_peer.version()}")
-    print(f"- fps ratio = ours / peer (above 1 = ours faster); MB = peak RSS of the candidate's process\n",
+    print("- fps ratio = ours / peer (above 1 = ours faster); MB = peak RSS of the candidate's process\n",
           flush=True)
     try:
         for name in names:

@@ -56,7 +56,8 @@ def scribble_upload(size=(320, 240), box=(slice(100, 140), slice(140, 180)), col
 
 
 def stored_files(media_root: Path) -> list[Path]:
-    return [path for path in (media_root / "colorize").rglob("*") if path.is_file()]
+    """The pictures stored for launches (job assets)."""
+    return [path for path in (media_root / "jobs" / "assets").rglob("*") if path.is_file()]
 
 
 def hue_degrees(rgb: np.ndarray) -> np.ndarray:
@@ -235,9 +236,11 @@ def test_an_item_that_does_not_exist_is_refused(owner_client, media_root, db):
     assert stored_files(media_root) == []
 
 
-def test_nothing_stays_stored_when_the_job_cannot_be_made(owner_client, film_item, media_root, settings):
+def test_nothing_stays_stored_when_the_job_cannot_be_made(owner_client, film_item, media_root, settings,
+                                                          django_capture_on_commit_callbacks):
     settings.JOB_MAX_ACTIVE_PER_USER = 0
-    response = owner_client.post(LAUNCH_URL, {"item": film_item.pk, "scribble": scribble_upload()})
+    with django_capture_on_commit_callbacks(execute=True):  # files go when the deletion commits
+        response = owner_client.post(LAUNCH_URL, {"item": film_item.pk, "scribble": scribble_upload()})
     assert response.status_code == 429
     assert stored_files(media_root) == [] and Job.objects.count() == 0
 
