@@ -71,22 +71,22 @@ def test_a_bad_url_says_what_is_wrong_and_never_shows_the_secret(url, message):
     assert SECRET not in text
 
 
-def manage_py(*args: str, **env: str) -> subprocess.CompletedProcess:
+def python(*args: str, **env: str) -> subprocess.CompletedProcess:
+    """Python in a fresh process with the real settings and `env`."""
     base = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "MEDIA_STORAGE_URL")}
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, capture_output=True, text=True,
+    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
                           env={**base, "DJANGO_SETTINGS_MODULE": "restoration_site.settings", **env})
 
 
 def test_the_settings_read_the_url_and_the_expiry_from_the_environment():
-    result = manage_py("shell", "--no-imports", "-c",
-                       "from django.core.files.storage import storages; s = storages['default']; "
-                       "print(type(s).__name__, s.bucket_name, s.endpoint_url, s.querystring_expire)",
-                       MEDIA_STORAGE_URL="s3://key:secret@127.0.0.1:8333/media?secure=0", MEDIA_URL_EXPIRE_SECONDS="90")
+    result = python("-c", "from django.core.files.storage import storages; s = storages['default']; "
+                    "print(type(s).__name__, s.bucket_name, s.endpoint_url, s.querystring_expire)",
+                    MEDIA_STORAGE_URL="s3://key:secret@127.0.0.1:8333/media?secure=0", MEDIA_URL_EXPIRE_SECONDS="90")
     assert result.stdout.split() == ["S3Storage", "media", "http://127.0.0.1:8333", "90"], result.stderr
 
 
 def test_a_bad_url_stops_the_site_from_starting():
-    result = manage_py("check", MEDIA_STORAGE_URL=f"s3://key:{SECRET}@127.0.0.1:8333/Media")
+    result = python("manage.py", "check", MEDIA_STORAGE_URL=f"s3://key:{SECRET}@127.0.0.1:8333/Media")
     assert result.returncode != 0
     assert "MEDIA_STORAGE_URL: 'Media' is not a valid bucket name" in result.stderr
     assert SECRET not in result.stderr
