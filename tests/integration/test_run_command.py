@@ -37,6 +37,16 @@ def start_run(tmp_path, port: int, **extra_env: str) -> tuple[subprocess.Popen, 
     return run, "".join(output)
 
 
+def interrupt(run: subprocess.Popen) -> None:
+    """Ctrl-C for a run that a failed assertion left going, so that it stops what it started too."""
+    if run.poll() is None:
+        run.send_signal(signal.SIGINT)
+        try:
+            run.wait(60)
+        except subprocess.TimeoutExpired:
+            run.kill()
+
+
 def test_run_starts_the_site_and_ctrl_c_stops_everything(tmp_path):
     port = site_processes.free_port()
     run, output = start_run(tmp_path, port)
@@ -56,8 +66,7 @@ def test_run_starts_the_site_and_ctrl_c_stops_everything(tmp_path):
         gone, alive = psutil.wait_procs(children, timeout=15)
         assert alive == []
     finally:
-        if run.poll() is None:
-            run.kill()
+        interrupt(run)
 
 
 def test_run_with_seaweedfs_gives_every_process_its_bucket_and_ctrl_c_stops_it_too(tmp_path):
@@ -67,7 +76,7 @@ def test_run_with_seaweedfs_gives_every_process_its_bucket_and_ctrl_c_stops_it_t
         assert "Starting SeaweedFS (S3) on 127.0.0.1:" in output and f"http://127.0.0.1:{port}/" in output, output
         children = psutil.Process(run.pid).children(recursive=True)
         weed = [c for c in children if c.name() == "weed"]
-        assert len(weed) == 1 and weed[0].cmdline()[1] == "mini"
+        assert len(weed) == 1 and "mini" in weed[0].cmdline()
         urls = {c.environ().get("MEDIA_STORAGE_URL") for c in children if "restoration_site" in " ".join(c.cmdline())}
         assert len(urls) == 1
         options = media_storage_from_url(urls.pop())["OPTIONS"]
@@ -80,8 +89,7 @@ def test_run_with_seaweedfs_gives_every_process_its_bucket_and_ctrl_c_stops_it_t
         gone, alive = psutil.wait_procs(children, timeout=15)
         assert alive == []
     finally:
-        if run.poll() is None:
-            run.kill()
+        interrupt(run)
 
 
 def test_an_unknown_media_storage_is_refused_before_anything_starts():
