@@ -47,6 +47,14 @@ def interrupt(run: subprocess.Popen) -> None:
             run.kill()
 
 
+def assert_ctrl_c_stops_everything(run, children) -> None:
+    """Ctrl-C ends the run command cleanly, and every process it started goes with it."""
+    run.send_signal(signal.SIGINT)
+    assert run.wait(60) == 0
+    _gone, alive = psutil.wait_procs(children, timeout=15)
+    assert alive == []
+
+
 def test_run_starts_the_site_and_ctrl_c_stops_everything(tmp_path):
     port = site_processes.free_port()
     run, output = start_run(tmp_path, port)
@@ -61,10 +69,7 @@ def test_run_starts_the_site_and_ctrl_c_stops_everything(tmp_path):
         assert home.status_code == 200 and "demo film" in home.text
         css = requests.get(f"http://127.0.0.1:{port}/static/css/site.css", timeout=10)
         assert css.status_code == 200
-        run.send_signal(signal.SIGINT)
-        assert run.wait(60) == 0
-        gone, alive = psutil.wait_procs(children, timeout=15)
-        assert alive == []
+        assert_ctrl_c_stops_everything(run, children)
     finally:
         interrupt(run)
 
@@ -84,10 +89,7 @@ def test_run_with_seaweedfs_gives_every_process_its_bucket_and_ctrl_c_stops_it_t
         bucket = S3Storage(**options)
         with bucket.open(bucket.save("run-check.txt", ContentFile(b"ok"))) as stored:
             assert stored.read() == b"ok"
-        run.send_signal(signal.SIGINT)
-        assert run.wait(60) == 0
-        gone, alive = psutil.wait_procs(children, timeout=15)
-        assert alive == []
+        assert_ctrl_c_stops_everything(run, children)
     finally:
         interrupt(run)
 
