@@ -120,6 +120,9 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
 # Media go to an S3-compatible bucket when MEDIA_STORAGE_URL names one (see restoration_site.storage_url),
 # and a file's URL there is presigned for MEDIA_URL_EXPIRE_SECONDS.
 MEDIA_URL_EXPIRE_SECONDS = int(os.environ.get("MEDIA_URL_EXPIRE_SECONDS", 300))
+# This machine's own working space: uploads being checked, a worker's job folders, cached copies of
+# stored files. Never shared between machines; everything kept lives in the media store.
+SCRATCH_DIR = Path(os.environ.get("SCRATCH_DIR", BASE_DIR / "var" / "scratch"))
 STORAGES = {
     "default": media_storage_from_url(os.environ.get("MEDIA_STORAGE_URL", ""),
                                       url_expire_seconds=MEDIA_URL_EXPIRE_SECONDS),

@@ -14,6 +14,7 @@ from restoration_site.settings import BASE_DIR, DATABASES
 # (which use the real settings) can check passwords made here.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", "django.contrib.auth.hashers.PBKDF2PasswordHasher"]
 MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="restoration-test-media-"))
+SCRATCH_DIR = Path(tempfile.mkdtemp(prefix="restoration-test-scratch-"))
 STATIC_ROOT = Path(tempfile.mkdtemp(prefix="restoration-test-static-"))
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 STORAGES = {

@@ -17,6 +17,7 @@ from engine.io import probe
 from engine.io.image import read_image, write_image
 from engine.io.probe import MediaInfo
 from restoration_site.errors import ApplicationError
+from restoration_site.media import media_save, scratch_dir
 
 # The engine speaks English and knows nothing of Django; its messages a user can see are
 # listed here so that makemessages extracts them, and translated where they are shown.
@@ -40,9 +41,7 @@ def spool_upload(upload) -> Path:
     if upload.size is not None and upload.size > settings.UPLOAD_MAX_BYTES:
         raise ApplicationError(_("The file is %(size)s; the limit is %(limit)s.") % {
             "size": _megabytes(upload.size), "limit": _megabytes(settings.UPLOAD_MAX_BYTES)})
-    spool_dir = Path(settings.MEDIA_ROOT) / "tmp"
-    spool_dir.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(dir=spool_dir, prefix="upload-", delete=False)
+    handle = tempfile.NamedTemporaryFile(dir=scratch_dir("uploads"), prefix="upload-", delete=False)
     with handle:
         for chunk in upload.chunks():
             handle.write(chunk)
@@ -76,6 +75,17 @@ def store_media(path: Path, info: MediaInfo, destination: Path) -> Path:
         stored = destination.with_suffix(VIDEO_SUFFIX.get(info.format, ".mp4"))
         shutil.copyfile(path, stored)
     return stored
+
+
+def store_checked_media(path: Path, info: MediaInfo, name: str) -> str:
+    """Store a checked local file in the media store as `name` plus a suffix: images re-encoded to
+    PNG (which drops EXIF and GPS), videos streamed as they are. Returns the stored name."""
+    if info.kind != "image":
+        return media_save(path, name + VIDEO_SUFFIX.get(info.format, ".mp4"))
+    with tempfile.TemporaryDirectory(dir=scratch_dir("uploads")) as folder:
+        png = Path(folder) / "picture.png"
+        write_image(png, read_image(path))
+        return media_save(png, name + ".png")
 
 
 def decode_uploaded_picture(upload, field_name: str, *, rgba: bool = False):

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import io
+import secrets
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +12,10 @@ from PIL import Image
 from skimage import data
 
 from engine.synthetic import make_old_film, pan_frames, write_clip
+from restoration_site.storage_url import media_storage_from_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+import site_processes  # noqa: E402
 
 
 @pytest.fixture
@@ -85,3 +91,54 @@ def models_dir(tmp_path, settings):
     registry.configure(models_dir=folder)
     yield folder
     registry.configure(models_dir=settings.ENGINE_MODELS_DIR)
+
+
+# A real SeaweedFS (S3) for the tests that need object storage: started once per session on
+# loopback, only when a test asks for it.
+
+
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory):
+    """A running site_processes.SeaweedFS; a start that fails fails the test (never skips it)."""
+    folder = tmp_path_factory.mktemp("seaweedfs")
+    log_path = folder / "seaweedfs.log"
+    with log_path.open("wb") as log:
+        try:
+            server = site_processes.start_seaweedfs(site_processes.free_port(), folder / "data", log=log)
+        except RuntimeError as exc:
+            pytest.fail(f"SeaweedFS could not start: {exc}\n--- {log_path}\n"
+                        f"{log_path.read_text(errors='replace')[-3000:]}", pytrace=False)
+        yield server
+        site_processes.stop([server.process])
+
+
+@pytest.fixture(scope="session")
+def s3_media_url(seaweedfs) -> str:
+    """The MEDIA_STORAGE_URL of a bucket made for this test session."""
+    bucket = f"test-media-{secrets.token_hex(4)}"
+    seaweedfs.create_bucket(bucket)
+    return seaweedfs.storage_url(bucket)
+
+
+@pytest.fixture
+def s3_storage(settings, s3_media_url):
+    """Django's default storage, pointed at the session's bucket through the settings."""
+    from django.core.files.storage import default_storage
+
+    settings.STORAGES = {**settings.STORAGES, "default": media_storage_from_url(s3_media_url)}
+    return default_storage
+
+
+@pytest.fixture(params=["local", "s3"])
+def media_backend(request, settings, tmp_path) -> str:
+    """Run the test once with media in a local folder and once in a SeaweedFS bucket; the scratch
+    folder is the test's own either way. Returns the backend's name."""
+    settings.SCRATCH_DIR = tmp_path / "scratch"
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.MEDIA_ROOT.mkdir()
+    if request.param == "s3":
+        settings.STORAGES = {**settings.STORAGES,
+                             "default": media_storage_from_url(request.getfixturevalue("s3_media_url"))}
+    else:
+        settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}
+    return request.param

