@@ -49,6 +49,17 @@ def media_save(local_path: str | Path, name: str) -> str:
         return _save(name, File(handle, name=PurePosixPath(name).name))
 
 
+def media_replace(local_path: str | Path, name: str) -> str:
+    """Store the file at `local_path` as exactly `name`, replacing what was there (for files that
+    one writer owns and rewrites, such as a job's checkpoint manifest)."""
+    media_delete(name)
+    stored = media_save(local_path, name)
+    if stored != name:  # another writer took the name between the delete and the save
+        media_delete(stored)
+        raise FileExistsError(f"{name} was written by someone else meanwhile")
+    return stored
+
+
 def media_save_bytes(data: bytes, name: str) -> str:
     """Store `data` as `name` (or a free name beside it); returns the stored name."""
     return _save(name, ContentFile(data, name=PurePosixPath(name).name))

@@ -23,6 +23,16 @@ def test_a_saved_file_is_fetched_back_equal_and_names_are_never_overwritten(medi
     assert not list((tmp_path / "down").glob("*.partial"))
 
 
+def test_replace_keeps_the_name_and_the_new_bytes(media_backend, tmp_path):
+    source = tmp_path / "manifest.json"
+    source.write_text("first")
+    assert media.media_replace(source, "jobs/4/checkpoint/manifest.json") == "jobs/4/checkpoint/manifest.json"
+    source.write_text("second")
+    assert media.media_replace(source, "jobs/4/checkpoint/manifest.json") == "jobs/4/checkpoint/manifest.json"
+    assert media.media_fetch("jobs/4/checkpoint/manifest.json", tmp_path / "back.json").read_text() == "second"
+    assert media.media_list("jobs/4") == ["jobs/4/checkpoint/manifest.json"]
+
+
 def test_fetching_a_missing_name_raises_and_leaves_no_file(media_backend, tmp_path):
     with pytest.raises(FileNotFoundError):
         media.media_fetch("jobs/none/source.mp4", tmp_path / "copy.mp4")
