@@ -95,7 +95,8 @@ def media_fetch(name: str, destination: str | Path) -> Path:
 def media_local_file(name: str) -> Path:
     """A local file with the bytes of stored `name`, to read: the file itself with the local
     backend, else a copy cached under SCRATCH_DIR/cache (stored names are never overwritten, so a
-    copy of the right size is the same file)."""
+    copy of the right size is the same file). The cache keeps the copies used last, up to
+    SCRATCH_CACHE_MAX_BYTES."""
     local = media_local_root(name)
     if local is not None:
         if not local.is_file():
@@ -103,9 +104,30 @@ def media_local_file(name: str) -> Path:
         return local
     key = hashlib.sha256(name.encode()).hexdigest()[:32]
     cached = scratch_dir("cache", key[:2]) / f"{key}{PurePosixPath(name).suffix}"
-    if not cached.is_file() or cached.stat().st_size != default_storage.size(name):
-        media_fetch(name, cached)
+    if cached.is_file() and cached.stat().st_size == default_storage.size(name):
+        os.utime(cached)  # used now: the last to be evicted
+        return cached
+    media_fetch(name, cached)
+    _trim_cache(keep=cached)
     return cached
+
+
+def _trim_cache(*, keep: Path) -> None:
+    """Delete the least recently used cached copies until the cache fits SCRATCH_CACHE_MAX_BYTES."""
+    copies = []
+    for path in scratch_dir("cache").glob("*/*"):
+        try:
+            stat = path.stat()
+        except FileNotFoundError:  # another process evicted it meanwhile
+            continue
+        copies.append((stat.st_mtime, stat.st_size, path))
+    total = sum(size for _mtime, size, _path in copies)
+    for _mtime, size, path in sorted(copies):
+        if total <= settings.SCRATCH_CACHE_MAX_BYTES:
+            break
+        if path != keep and not path.name.endswith(".partial"):
+            path.unlink(missing_ok=True)
+            total -= size
 
 
 def media_exists(name: str) -> bool:

@@ -123,6 +123,8 @@ MEDIA_URL_EXPIRE_SECONDS = int(os.environ.get("MEDIA_URL_EXPIRE_SECONDS", 300))
 # This machine's own working space: uploads being checked, a worker's job folders, cached copies of
 # stored files. Never shared between machines; everything kept lives in the media store.
 SCRATCH_DIR = Path(os.environ.get("SCRATCH_DIR", BASE_DIR / "var" / "scratch"))
+# Copies of stored files kept in SCRATCH_DIR/cache (with object storage) for reading them again.
+SCRATCH_CACHE_MAX_BYTES = int(os.environ.get("SCRATCH_CACHE_MAX_BYTES", 2 * 1024**3))
 STORAGES = {
     "default": media_storage_from_url(os.environ.get("MEDIA_STORAGE_URL", ""),
                                       url_expire_seconds=MEDIA_URL_EXPIRE_SECONDS),

@@ -88,6 +88,19 @@ def test_a_local_file_to_read_is_the_stored_file_or_a_cached_copy(media_backend,
         media.media_local_file("items/1/missing.png")
 
 
+def test_the_cache_of_copies_keeps_the_ones_used_last_within_its_size(settings, s3_storage, tmp_path):
+    settings.SCRATCH_DIR = tmp_path / "scratch"
+    settings.SCRATCH_CACHE_MAX_BYTES = 2500
+    names = [media.media_save_bytes(bytes([n]) * 1000, f"items/{n}/original.png") for n in range(3)]
+    first, second = media.media_local_file(names[0]), media.media_local_file(names[1])
+    os.utime(first, (1, 1))  # the first was used long ago
+    os.utime(second, (2, 2))
+    media.media_local_file(names[0])  # ...and now again
+    third = media.media_local_file(names[2])  # 3000 bytes: one copy must go, the least recently used
+    assert first.exists() and third.exists() and not second.exists()
+    assert media.media_local_file(names[1]).read_bytes() == bytes([1]) * 1000  # fetched again when needed
+
+
 def test_a_response_streams_local_bytes_with_ranges_or_redirects_to_a_presigned_url(media_backend):
     name = media.media_save_bytes(b"0123456789", "jobs/2/result.mp4")
     request = RequestFactory().get("/", HTTP_RANGE="bytes=2-5")
