@@ -83,13 +83,32 @@ def media_fetch(name: str, destination: str | Path) -> Path:
     destination.parent.mkdir(parents=True, exist_ok=True)
     partial = destination.with_name(f"{destination.name}.{uuid.uuid4().hex}.partial")
     try:
-        with default_storage.open(name, "rb") as source, open(partial, "wb") as target:
-            shutil.copyfileobj(source, target, COPY_CHUNK_BYTES)
+        with open(partial, "wb") as target:
+            if media_local_root(name) is None:
+                _s3_download(name, target)
+            else:
+                with default_storage.open(name, "rb") as source:
+                    shutil.copyfileobj(source, target, COPY_CHUNK_BYTES)
         os.replace(partial, destination)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
     return destination
+
+
+def _s3_download(name: str, target) -> None:
+    """Stream an object into `target` in parts with boto3's transfer manager (the storage's own
+    open() would first read the whole object into a temporary file)."""
+    from botocore.exceptions import ClientError
+
+    storage = default_storage
+    try:
+        storage.connection.meta.client.download_fileobj(storage.bucket_name, name, target,
+                                                        Config=storage.transfer_config)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+            raise FileNotFoundError(name) from None
+        raise
 
 
 def media_local_file(name: str) -> Path:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import urllib.parse
 
+from boto3.s3.transfer import TransferConfig
 from django.core.exceptions import ImproperlyConfigured
 
 FILE_SYSTEM = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
@@ -18,6 +19,8 @@ EXAMPLE = "s3://ACCESS_KEY:SECRET@127.0.0.1:8333/bucket-name?region=us-east-1&se
 # S3's rules for a bucket name: 3-63 lowercase letters, digits, dots and hyphens, a letter or digit at each end.
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 QUERY_KEYS = {"region", "secure"}
+TRANSFER_PART_BYTES = 8 * 1024 * 1024
+TRANSFER_CONCURRENCY = 4
 
 
 def media_storage_from_url(url: str, *, url_expire_seconds: int = 300) -> dict:
@@ -69,8 +72,20 @@ def media_storage_from_url(url: str, *, url_expire_seconds: int = 300) -> dict:
             "file_overwrite": False,
             "querystring_auth": True,
             "querystring_expire": url_expire_seconds,
+            # Memory stays bounded whatever a file's size: reads spool to disk past 8 MB, and an
+            # upload holds at most a few 8 MB parts at once.
+            "max_memory_size": TRANSFER_PART_BYTES,
+            "transfer_config": bounded_transfer_config(),
         },
     }
+
+
+def bounded_transfer_config() -> TransferConfig:
+    config = TransferConfig(multipart_threshold=TRANSFER_PART_BYTES, multipart_chunksize=TRANSFER_PART_BYTES,
+                            max_concurrency=TRANSFER_CONCURRENCY)
+    # Parts read ahead of their upload (s3transfer's own setting; boto3's constructor does not take it).
+    config.max_in_memory_upload_chunks = TRANSFER_CONCURRENCY
+    return config
 
 
 def query_options(query: str) -> dict[str, str]:

@@ -20,11 +20,15 @@ def test_no_url_keeps_the_local_file_system():
 def test_a_seaweedfs_url_gives_every_option():
     storage = media_storage_from_url(f"s3://site-key:{SECRET}@127.0.0.1:8333/media?region=eu-west-3&secure=0",
                                      url_expire_seconds=60)
+    transfer = storage["OPTIONS"].pop("transfer_config")
     assert storage == {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
         "access_key": "site-key", "secret_key": SECRET, "bucket_name": "media",
         "endpoint_url": "http://127.0.0.1:8333", "region_name": "eu-west-3", "addressing_style": "path",
         "signature_version": "s3v4", "default_acl": None, "file_overwrite": False, "querystring_auth": True,
-        "querystring_expire": 60}}
+        "querystring_expire": 60, "max_memory_size": 8 * 1024 * 1024}}
+    # Bounded memory: 8 MB parts, four at a time (measured in tests/storage/test_media.py).
+    assert (transfer.multipart_chunksize, transfer.max_concurrency, transfer.max_in_memory_upload_chunks) == (
+        8 * 1024 * 1024, 4, 4)
 
 
 def test_https_us_east_1_and_300_seconds_by_default():

@@ -1,6 +1,7 @@
 """restoration_site.media on both backends: what the apps do with stored files."""
 import io
 import os
+import tracemalloc
 from unittest import mock
 
 import pytest
@@ -124,3 +125,23 @@ def test_a_response_for_a_missing_file_is_404(media_backend):
 
     with pytest.raises(Http404):
         media.media_response(RequestFactory().get("/"), "jobs/3/none.mp4", download_name="x.mp4")
+
+
+def test_a_large_file_goes_up_and_down_without_being_held_in_memory(media_backend, tmp_path):
+    size_mb = 160
+    source = tmp_path / "long-film.mp4"
+    with open(source, "wb") as handle:
+        for _ in range(size_mb):
+            handle.write(os.urandom(1024 * 1024))
+    tracemalloc.start()
+    try:
+        name = media.media_save(source, "jobs/9/result.mp4")
+        upload_peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.reset_peak()
+        media.media_fetch(name, tmp_path / "back.mp4")
+        download_peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # S3 holds a few 8 MB parts at a time (about 60 MB up, 40 MB down, whatever the size).
+    assert upload_peak < 96 * 1024 * 1024 and download_peak < 96 * 1024 * 1024, (upload_peak, download_peak)
+    assert (tmp_path / "back.mp4").stat().st_size == size_mb * 1024 * 1024
