@@ -70,7 +70,7 @@ def job_assets_copy(*, assets: Iterable[JobAsset], owner) -> list[JobAsset]:
             try:
                 original = media_local_file(asset.file.name)
             except FileNotFoundError:
-                raise ApplicationError(_("A picture this job was given is gone; launch a new job with it."),
+                raise ApplicationError(_("A picture given with this job is gone; add it again with a new launch."),
                                        status_code=409, extra={"field": asset.role}) from None
             twin = JobAsset(owner=owner, role=asset.role, frame=asset.frame, position=asset.position)
             twin.file.name = media_save(original, job_asset_path(twin, asset.file.name))
