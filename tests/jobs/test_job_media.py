@@ -118,7 +118,7 @@ def test_running_a_job_again_copies_its_source_and_pictures(media_backend, owner
     assert stored_bytes(again.source.name) == stored_bytes(job.source.name) == film_clip.read_bytes()
     (copy,) = again.assets.all()
     assert copy.file.name != photo.file.name and stored_bytes(copy.file.name) == stored_bytes(photo.file.name)
-    assert default_storage.exists(job.source.name) and default_storage.exists(photo.file.name)  # the old job keeps its own
+    assert default_storage.exists(job.source.name) and default_storage.exists(photo.file.name)  # the old ones stay
 
 
 def test_a_job_whose_source_is_gone_is_not_run_again(media_backend, owner, film_clip):
