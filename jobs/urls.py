@@ -15,4 +15,5 @@ urlpatterns = [
     path("<uuid:job_id>/result/", views.job_result, name="result"),
     path("<uuid:job_id>/publish/", views.job_publish, name="publish"),
     path("<uuid:job_id>/source/", views.job_source, name="source"),
+    path("<uuid:job_id>/assets/<uuid:asset_id>/", views.job_asset, name="asset"),
 ]

@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -17,7 +18,7 @@ from jobs.services.publish import job_publish as publish_result
 from jobs.forms import JobForm, RecipeForm
 from jobs.selectors import job_events, job_get_visible, job_snapshot, jobs_visible_to, queue_overview, user_quota
 from restoration_site.errors import ApplicationError, NotFound
-from restoration_site.http import media_file_response
+from restoration_site.media import media_response
 
 
 @login_required
@@ -110,7 +111,7 @@ def job_detail(request, job_id):
     publishable = job.item_id is not None and job.state in (*ACTIVE_STATES, JobState.SUCCEEDED) \
         and not hasattr(job, "version")
     return render(request, "jobs/detail.html", {"job": job, "snapshot": job_snapshot(job), "labels": _page_labels(),
-                                                "events": job_events(job),
+                                                "events": job_events(job), "assets": job.assets.all(),
                                                 "publish_form": PublishForm() if publishable else None})
 
 
@@ -164,21 +165,40 @@ def job_publish(request, job_id):
     return redirect(version.get_absolute_url())
 
 
+# A job's files are its owner's (and staff's): job_get_visible is a 404 for anyone else, before any
+# file is looked at; an anonymous visitor is sent to log in.
+
+def _private_file(request, name: str, download_name: str, as_attachment: bool = False):
+    response = media_response(request, name, download_name=download_name, as_attachment=as_attachment)
+    patch_cache_control(response, private=True)  # never kept by a shared cache
+    return response
+
+
+def _suffix(name: str) -> str:
+    return name.rsplit(".", 1)[-1]
+
+
 @login_required
 @require_GET
 def job_result(request, job_id):
     job = job_get_visible(user=request.user, job_id=job_id)
     if not job.result:
         raise Http404(_("This job has no result yet."))
-    suffix = job.result.name.rsplit(".", 1)[-1]
-    download = request.GET.get("download") == "1"
-    return media_file_response(request, job.result.path, download_name=f"restored-{job.id}.{suffix}",
-                               as_attachment=download)
+    return _private_file(request, job.result.name, f"restored-{job.id}.{_suffix(job.result.name)}",
+                         as_attachment=request.GET.get("download") == "1")
 
 
 @login_required
 @require_GET
 def job_source(request, job_id):
     job = job_get_visible(user=request.user, job_id=job_id)
-    suffix = job.source.name.rsplit(".", 1)[-1]
-    return media_file_response(request, job.source.path, download_name=f"source-{job.id}.{suffix}")
+    return _private_file(request, job.source.name, f"source-{job.id}.{_suffix(job.source.name)}")
+
+
+@login_required
+@require_GET
+def job_asset(request, job_id, asset_id):
+    """A picture given with the job: a reference photo, a scribble, a keyframe."""
+    job = job_get_visible(user=request.user, job_id=job_id)
+    asset = get_object_or_404(job.assets, pk=asset_id)
+    return _private_file(request, asset.file.name, f"{asset.role}-{asset.id}.{_suffix(asset.file.name)}")

@@ -26,6 +26,7 @@ from jobs.selectors import job_get_visible
 from jobs.services.assets import job_asset_store, job_assets_discard
 from jobs.services.launch import job_create_for_item, job_create_from_upload, recipe_resolve
 from restoration_site.errors import ApplicationError, NotFound
+from restoration_site.media import media_local_file
 from restoration_site.uploads import decode_uploaded_picture
 
 # The preview is made at this height at most, so that it comes back in seconds; the job colours
@@ -38,7 +39,7 @@ MAX_REFERENCE_IMAGES = 4
 class ColorSource:
     """What is being colorized: a gallery item's original or the file of one of the user's jobs."""
 
-    path: Path
+    name: str  # its name in the media store
     kind: str  # "image" or "video"
     frame_count: int
     item: Item | None = None
@@ -47,6 +48,22 @@ class ColorSource:
     @property
     def title(self) -> str:
         return self.item.display_title if self.item else self.job.source_name
+
+    def local_file(self) -> Path:
+        return _local_file(self.name)
+
+
+def _local_file(name: str) -> Path:
+    """The stored file to read: the file itself, or a copy cached from S3 that every frame and
+    preview of the same clip reads (downloaded once, not per request)."""
+    try:
+        return media_local_file(name)
+    except FileNotFoundError:
+        raise _unreadable() from None
+
+
+def _unreadable() -> ApplicationError:
+    return ApplicationError(_("This file cannot be read any more."), status_code=409)
 
 
 def color_source_get(*, user, item_id=None, job_id=None) -> ColorSource:
@@ -62,21 +79,21 @@ def color_source_get(*, user, item_id=None, job_id=None) -> ColorSource:
         item = Item.objects.filter(pk=item_id).first()
         if item is None:
             raise NotFound(_("No such item."))
-        return _source(Path(item.media.path), item.media_info, item=item)
+        return _source(item.media.name, item.media_info, item=item)
     job = job_get_visible(user=user, job_id=job_id)
     if job.owner_id != user.pk:  # staff may watch others' jobs, not color in their name
         raise NotFound(_("No such job."))
-    return _source(Path(job.source.path), job.source_info, job=job)
+    return _source(job.source.name, job.source_info, job=job)
 
 
-def _source(path: Path, info: dict, **origin) -> ColorSource:
+def _source(name: str, info: dict, **origin) -> ColorSource:
     if not info.get("kind"):
         try:
-            info = probe(path).as_dict()
+            info = probe(_local_file(name)).as_dict()
         except UnsupportedMedia:
-            raise ApplicationError(_("This file cannot be read any more."), status_code=409) from None
+            raise _unreadable() from None
     count = 1 if info["kind"] == "image" else max(1, int(info.get("frame_count") or 1))
-    return ColorSource(path=path, kind=info["kind"], frame_count=count, **origin)
+    return ColorSource(name=name, kind=info["kind"], frame_count=count, **origin)
 
 
 def colorizable_uploads(user):
@@ -99,8 +116,8 @@ def source_frame(source: ColorSource, index: int) -> np.ndarray:
     if not 0 <= index < source.frame_count:
         raise _frame_out_of_range(source, index)
     if source.kind == "image":
-        return fit_height(read_image(source.path))
-    frame = read_video_frame(source.path, index)  # seeks: a late frame of a long clip comes quickly
+        return fit_height(read_image(source.local_file()))
+    frame = read_video_frame(source.local_file(), index)  # seeks: a late frame of a long clip comes quickly
     if frame is None:  # the container's frame count was an estimate
         raise _frame_out_of_range(source, index)
     return fit_height(frame)
@@ -197,7 +214,7 @@ def colorize_job_create(*, owner, source: ColorSource, hints: ColorHints, base_r
         if source.item is not None:
             return job_create_for_item(owner=owner, item=source.item, recipe=recipe, assets=assets,
                                        allow_cpu=allow_cpu, confirm=confirm)
-        with open(source.path, "rb") as handle:
+        with open(source.local_file(), "rb") as handle:
             return job_create_from_upload(owner=owner, upload=File(handle, name=source.job.source_name),
                                           recipe=recipe, assets=assets, allow_cpu=allow_cpu)
     except BaseException:

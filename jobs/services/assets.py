@@ -9,13 +9,13 @@ import uuid
 from collections.abc import Iterable
 
 import numpy as np
-from django.core.files.base import ContentFile
 from django.utils.translation import gettext as _
 from PIL import Image
 
 from engine.stages import STAGES
-from jobs.models import JobAsset
+from jobs.models import JobAsset, job_asset_path
 from restoration_site.errors import ApplicationError
+from restoration_site.media import media_delete, media_local_file, media_save, media_save_bytes
 
 Role = JobAsset.Role
 
@@ -26,12 +26,17 @@ def job_asset_store(*, owner, role: str, image: np.ndarray, frame: int | None = 
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, format="PNG")
     asset = JobAsset(owner=owner, role=role, frame=frame, position=position)
-    asset.file.save("asset.png", ContentFile(buffer.getvalue()), save=False)
+    asset.file.name = media_save_bytes(buffer.getvalue(), job_asset_path(asset, "asset.png"))
+    return _asset_save(asset)
+
+
+def _asset_save(asset: JobAsset) -> JobAsset:
+    """Save the row of an asset whose file is stored; the file goes when the row cannot be saved."""
     try:
         asset.full_clean()
         asset.save()
     except BaseException:
-        asset.file.delete(save=False)
+        media_delete(asset.file.name)
         raise
     return asset
 
@@ -55,16 +60,24 @@ def job_assets_owned(*, owner, ids: Iterable, role: str) -> list[JobAsset]:
 
 def job_assets_copy(*, assets: Iterable[JobAsset], owner) -> list[JobAsset]:
     """Fresh, unattached copies for a new job of `owner` ("restore again"); only `owner`'s own
-    assets travel: another person's photos and scribbles stay theirs."""
+    assets travel: another person's photos and scribbles stay theirs. None is made when one of
+    them is gone from the store."""
     copies = []
-    for asset in assets:
-        if asset.owner_id != owner.pk:
-            continue
-        twin = JobAsset(owner=owner, role=asset.role, frame=asset.frame, position=asset.position)
-        with asset.file.open("rb") as handle:
-            twin.file.save("asset.png", ContentFile(handle.read()), save=False)
-        twin.save()
-        copies.append(twin)
+    try:
+        for asset in assets:
+            if asset.owner_id != owner.pk:
+                continue
+            try:
+                original = media_local_file(asset.file.name)
+            except FileNotFoundError:
+                raise ApplicationError(_("A picture given with this job is gone; add it again with a new launch."),
+                                       status_code=409, extra={"field": asset.role}) from None
+            twin = JobAsset(owner=owner, role=asset.role, frame=asset.frame, position=asset.position)
+            twin.file.name = media_save(original, job_asset_path(twin, asset.file.name))
+            copies.append(_asset_save(twin))
+    except BaseException:
+        job_assets_discard(copies)
+        raise
     return copies
 
 

@@ -2,9 +2,8 @@
 file checked by decoding it and stored, the row created and its message sent after commit."""
 from __future__ import annotations
 
-import shutil
 from collections.abc import Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from django.conf import settings
 from django.db import transaction
@@ -20,7 +19,8 @@ from jobs.services.assets import (job_assets_attach, job_assets_copy, job_assets
 from jobs.services.dispatch import job_enqueue
 from jobs.services.lifecycle import job_event_record
 from restoration_site.errors import ApplicationError
-from restoration_site.uploads import inspect_media, spool_upload, store_media
+from restoration_site.media import media_delete_folder, media_local_file
+from restoration_site.uploads import inspect_media, spool_upload, store_checked_media
 
 
 def recipe_resolve(name: str = "", recipe: dict | None = None, assets: Sequence[JobAsset] = ()) -> dict:
@@ -28,11 +28,26 @@ def recipe_resolve(name: str = "", recipe: dict | None = None, assets: Sequence[
     as the engine will run it, with `assets`; what is stored names no file."""
     try:
         given = recipe if recipe is not None else load_recipe(name).as_dict()
-        paths = [(asset.role, asset.frame, asset.file.path) for asset in assets]
+        # The engine checks that each picture is a readable file: local copies (cached on S3).
+        paths = [(asset.role, asset.frame, str(_local_file(asset.file.name, _asset_gone(asset))))
+                 for asset in assets]
         resolved = recipe_from_dict(recipe_with_asset_paths(given, paths)).as_dict()
     except RecipeError as exc:
         raise ApplicationError(str(exc), extra={"field": "recipe"}) from None
     return recipe_without_files(resolved)
+
+
+def _asset_gone(asset: JobAsset) -> ApplicationError:
+    return ApplicationError(_("A picture sent with the launch is gone; add it again."), status_code=409,
+                            extra={"field": asset.role})
+
+
+def _local_file(name: str, missing: ApplicationError) -> Path:
+    """A local file to read with the bytes of stored `name`; `missing` when it is not in the store."""
+    try:
+        return media_local_file(name)
+    except FileNotFoundError:
+        raise missing from None
 
 
 def _check_active_limit(owner) -> None:
@@ -102,10 +117,10 @@ def job_create_for_item(*, owner, item, recipe_name: str = "", recipe: dict | No
     if not confirm:
         _check_same_recipe_running(owner=owner, item=item, recipe=recipe)
     queue = _choose_queue(owner=owner, recipe=recipe, allow_cpu=allow_cpu)
-    path = Path(item.media.path)
+    path = _local_file(item.media.name, ApplicationError(_("This item's file is missing."), status_code=409))
     info = inspect_media(path)
-    return _job_create(owner=owner, source_path=path, info=info, source_name=path.name, recipe=recipe, item=item,
-                       assets=assets, queue=queue)
+    return _job_create(owner=owner, source_path=path, info=info, source_name=PurePosixPath(item.media.name).name,
+                       recipe=recipe, item=item, assets=assets, queue=queue)
 
 
 def _job_create(*, owner, source_path: Path, info: MediaInfo, source_name: str, recipe: dict, queue: str,
@@ -113,17 +128,17 @@ def _job_create(*, owner, source_path: Path, info: MediaInfo, source_name: str, 
     job = Job(owner=owner, item=item, kind=info.kind, recipe=recipe, source_name=source_name[:255],
               source_info=info.as_dict(), progress={"phase": "queued", "frame": 0, "total": info.frame_count},
               queue=queue, priority=user_priority(owner))
-    stored = store_media(source_path, info, Path(settings.MEDIA_ROOT) / job_file_path(job, "source"))
+    # The job's own copy, under its new id: the item's original or an old job's file may go.
+    job.source.name = store_checked_media(source_path, info, job_file_path(job, "source"))
     try:
-        job.source.name = str(stored.relative_to(settings.MEDIA_ROOT))
         job.full_clean()
         with transaction.atomic():
             job.save()
             job_assets_attach(assets=assets, job=job)
             job_event_record(job, JobEvent.Kind.QUEUED, queue=queue)
             transaction.on_commit(lambda: job_enqueue(job))
-    except Exception:
-        shutil.rmtree(stored.parent, ignore_errors=True)
+    except BaseException:
+        media_delete_folder(job_file_path(job, ""))  # the new job's folder holds only this source
         raise
     return job
 
@@ -136,9 +151,11 @@ def job_retry(*, job: Job) -> Job:
     # A job the owner chose to run on the CPU may again; a GPU one needs GPU time left.
     queue = _choose_queue(owner=job.owner, recipe=job.recipe, allow_cpu=job.queue == "cpu")
     info = MediaInfo(**job.source_info)
+    source = _local_file(job.source.name, ApplicationError(_("This job's file is gone: upload it again."),
+                                                           status_code=409))
     assets = job_assets_copy(assets=job.assets.all(), owner=job.owner)
     try:
-        again = _job_create(owner=job.owner, source_path=Path(job.source.path), info=info, source_name=job.source_name,
+        again = _job_create(owner=job.owner, source_path=source, info=info, source_name=job.source_name,
                             recipe=job.recipe, assets=assets, item=job.item, queue=queue)
     except BaseException:
         job_assets_discard(assets)

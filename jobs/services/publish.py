@@ -1,8 +1,6 @@
 """Publishing a finished job's result as a version of its gallery item."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from django.utils.translation import gettext as _
 
 from engine.errors import UnsupportedMedia
@@ -12,6 +10,8 @@ from gallery.models import Licence, Version
 from gallery.services import version_create_from_file
 from jobs.models import Job, JobState
 from restoration_site.errors import ApplicationError
+from restoration_site.media import media_local_file
+
 
 def job_publish(*, user, job: Job, title: str = "", licence: str = Licence.CC_BY) -> Version:
     """Publish a succeeded job's result as a version of its item, recording exactly how it was made."""
@@ -26,10 +26,11 @@ def job_publish(*, user, job: Job, title: str = "", licence: str = Licence.CC_BY
     # A stage that makes color says so; the engine also records in the provenance whether one did.
     ai_color = recipe_makes_color(job.recipe) or bool(job.recipe.get("provenance", {}).get("ai_color"))
     try:
-        info = probe(job.result.path)
-    except UnsupportedMedia:
+        result = media_local_file(job.result.name)  # the stored file itself, or a copy cached from S3
+        info = probe(result)
+    except (FileNotFoundError, UnsupportedMedia):
         raise ApplicationError(_("The job's result file is missing or damaged."), status_code=409) from None
     # The restorer is the job's owner, also when staff publish it for them.
-    return version_create_from_file(item=job.item, author=job.owner, job=job, path=Path(job.result.path),
+    return version_create_from_file(item=job.item, author=job.owner, job=job, path=result,
                                     media_info=info.as_dict(), recipe=job.recipe, ai_color=ai_color,
                                     title=title or job.recipe.get("name", ""), licence=licence)

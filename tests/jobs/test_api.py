@@ -112,4 +112,4 @@ def test_a_failed_or_cancelled_job_runs_again_as_a_new_job(owner_client, owner, 
     assert again.status_code == 201 and again.json()["id"] != str(job.id)
     new = Job.objects.get(pk=again.json()["id"])
     assert new.recipe == job.recipe and new.state == "queued"
-    assert new.source_info["frame_count"] == 24 and new.source.path != job.source.path
+    assert new.source_info["frame_count"] == 24 and new.source.name != job.source.name

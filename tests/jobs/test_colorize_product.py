@@ -7,6 +7,7 @@ from unittest import mock
 import cv2
 import numpy as np
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 from PIL import Image
@@ -24,7 +25,8 @@ LAUNCH_URL = "/api/jobs/colorize/"
 
 
 @pytest.fixture(autouse=True)
-def quiet(media_root):
+def quiet(media_root, settings, tmp_path):
+    settings.SCRATCH_DIR = tmp_path / "scratch"  # this test's own, to see that spooled uploads go
     with mock.patch("jobs.events.send_job_event"), mock.patch("jobs.tasks.run_job.apply_async"):
         yield
 
@@ -194,7 +196,7 @@ def test_bad_input_gets_a_400_and_nothing_is_stored(owner_client, film_item, med
     assert response.status_code == 400, response.content
     assert message in response.json()["message"]
     assert stored_files(media_root) == [] and Job.objects.count() == 0
-    assert list((media_root / "tmp").glob("*")) == []  # spooled uploads are gone too
+    assert list((settings.SCRATCH_DIR / "uploads").glob("*")) == []  # spooled uploads are gone too
 
 
 def test_a_video_is_not_a_reference_picture(owner_client, film_item, film_clip, media_root):

@@ -6,6 +6,7 @@ from unittest import mock
 
 import numpy as np
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 from skimage import data
@@ -20,7 +21,8 @@ NEW_URL = "/jobs/new/"
 
 
 @pytest.fixture(autouse=True)
-def quiet(media_root):
+def quiet(media_root, settings, tmp_path):
+    settings.SCRATCH_DIR = tmp_path / "scratch"  # this test's own, to see that spooled uploads go
     with mock.patch("jobs.events.send_job_event"), mock.patch("jobs.tasks.run_job.apply_async"):
         yield
 
@@ -130,7 +132,7 @@ BAD_INPUT = [
 
 def assert_nothing_stored(media_root):
     assert stored_photos(media_root) == [] and not Job.objects.exists()
-    assert list((media_root / "tmp").glob("*")) == []  # spooled uploads are gone too
+    assert list((settings.SCRATCH_DIR / "uploads").glob("*")) == []  # spooled uploads are gone too
 
 
 @pytest.mark.parametrize("fields, message", BAD_INPUT)
