@@ -1,11 +1,12 @@
 """Demo content made offline from scikit-image's sample photos, so a new site is not empty."""
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import numpy as np
-from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from skimage import data
 
 from engine.io import probe
@@ -16,7 +17,8 @@ from engine.faces.synthetic import moving_faces_clip
 from engine.synthetic import degrade, make_old_film, write_clip
 from gallery.models import (Collection, CollectionItem, Item, Licence, Partner, Version, item_file_path,
                             version_file_path)
-from gallery.services import media_write_poster
+from gallery.services import media_poster_jpeg, poster_name
+from restoration_site.media import media_delete, media_save, media_save_bytes, scratch_dir
 
 DEMO_RESTORER = "demo-restorer"
 SAMPLE_CREDIT = "Sample photo shipped with scikit-image; degraded on purpose to look like old film."
@@ -70,7 +72,8 @@ def _sample_rgb(name: str) -> np.ndarray:
 
 
 def seed_demo_items(stdout=None, *, with_versions: bool = True) -> int:
-    """Create the demo items that are missing; returns how many were made.
+    """Create the demo items that are missing; returns how many were made. The files are made in a
+    scratch folder and stored through the media storage (a local folder or the bucket).
 
     With `with_versions`, each gets a first restoration made by the engine (a few seconds each).
     """
@@ -81,31 +84,53 @@ def seed_demo_items(stdout=None, *, with_versions: bool = True) -> int:
         fields = {k: v for k, v in spec.items() if k not in ("sample", "recipe")}
         item = Item(credit_line=SAMPLE_CREDIT, institution="scikit-image sample data",
                     call_number="skimage.data." + spec["sample"], **fields)
-        folder = Path(settings.MEDIA_ROOT) / item_file_path(item, "")
-        folder.mkdir(parents=True, exist_ok=True)
-        if spec["sample"] == "three-people":
-            media = folder / "original.mp4"
-            _write_three_people(media, seed=made)
-        elif item.kind == Item.Kind.FILM:
-            photo = _sample_rgb(spec["sample"])
-            media = folder / "original.mp4"
-            fps = 12.0 if "astronaut" in spec["slug"] else 16.0
-            make_old_film(photo, media, seconds=3.0, fps=fps, size=(480, 360), seed=made)
-        else:
-            media = folder / "original.png"
-            write_image(media, degrade(_sample_rgb(spec["sample"]), np.random.default_rng(made), flicker=0.0))
-        item.media.name = str(media.relative_to(settings.MEDIA_ROOT))
-        item.poster.name = str(media_write_poster(media, "video" if item.kind == Item.Kind.FILM else "image").relative_to(settings.MEDIA_ROOT))
-        item.media_info = probe(media).as_dict()
-        item.full_clean()
-        item.save()
-        if with_versions:
-            _restore_demo_item(item, folder, spec.get("recipe"))
+        stored: list[str] = []
+        try:
+            with tempfile.TemporaryDirectory(dir=scratch_dir("demo")) as work, transaction.atomic():
+                original = _make_demo_item(item, spec, Path(work), stored, seed=made)
+                if with_versions:
+                    _restore_demo_item(item, original, stored, spec.get("recipe"))
+        except BaseException:
+            media_delete(*stored)  # the rows were rolled back: a later run makes the item again
+            raise
         made += 1
         if stdout is not None:
             stdout.write(f"  demo item: {item.title}")
     _demo_collection()
     return made
+
+
+def _store(local: Path, name: str, stored: list[str]) -> str:
+    """Store `local` as `name` (or a free name beside it), noting the stored name in `stored`."""
+    stored.append(media_save(local, name))
+    return stored[-1]
+
+
+def _store_poster(media: Path, kind: str, media_name: str, stored: list[str]) -> str:
+    stored.append(media_save_bytes(media_poster_jpeg(media, kind), poster_name(media_name)))
+    return stored[-1]
+
+
+def _make_demo_item(item: Item, spec: dict, work: Path, stored: list[str], *, seed: int) -> Path:
+    """Make the item's degraded original in `work`, store it and its poster, save the row; returns
+    the local original."""
+    if spec["sample"] == "three-people":
+        media = work / "original.mp4"
+        _write_three_people(media, seed=seed)
+    elif item.kind == Item.Kind.FILM:
+        photo = _sample_rgb(spec["sample"])
+        media = work / "original.mp4"
+        fps = 12.0 if "astronaut" in spec["slug"] else 16.0
+        make_old_film(photo, media, seconds=3.0, fps=fps, size=(480, 360), seed=seed)
+    else:
+        media = work / "original.png"
+        write_image(media, degrade(_sample_rgb(spec["sample"]), np.random.default_rng(seed), flicker=0.0))
+    item.media_info = probe(media).as_dict()
+    item.media.name = _store(media, item_file_path(item, media.name), stored)
+    item.poster.name = _store_poster(media, item.media_info["kind"], item.media.name, stored)
+    item.full_clean()
+    item.save()
+    return media
 
 
 def _demo_restorer():
@@ -124,19 +149,18 @@ def _write_three_people(path: Path, *, seed: int) -> None:
                audio_seconds=2.0)
 
 
-def _restore_demo_item(item: Item, folder: Path, recipe_name: str | None = None) -> None:
-    """A first version of each demo item, made by the engine with a preset, so pages can compare."""
+def _restore_demo_item(item: Item, original: Path, stored: list[str], recipe_name: str | None = None) -> None:
+    """A first version of each demo item, made by the engine with a preset from its local
+    `original`, so pages can compare."""
     recipe = load_recipe(recipe_name or ("film-default" if item.kind == Item.Kind.FILM else "painting"))
     version = Version(item=item, author=_demo_restorer(), title=f"Demo restoration ({recipe.name})",
                       licence=Licence.CC_BY, recipe=recipe.as_dict(), featured=True)
-    suffix = ".mp4" if item.kind == Item.Kind.FILM else ".png"
-    target = Path(settings.MEDIA_ROOT) / version_file_path(version, "media" + suffix)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    run = Pipeline(recipe).run(folder / Path(item.media.name).name, target)
+    restored = original.with_name("restored" + original.suffix)
+    run = Pipeline(recipe).run(original, restored)
     version.recipe = {**version.recipe, "provenance": run.provenance}
-    version.media.name = str(target.relative_to(settings.MEDIA_ROOT))
-    version.media_info = probe(target).as_dict()
-    version.poster.name = str(media_write_poster(target, version.media_info["kind"]).relative_to(settings.MEDIA_ROOT))
+    version.media_info = probe(restored).as_dict()
+    version.media.name = _store(restored, version_file_path(version, "media" + restored.suffix), stored)
+    version.poster.name = _store_poster(restored, version.media_info["kind"], version.media.name, stored)
     version.full_clean()
     version.save()
 

@@ -3,16 +3,17 @@ comments, reports, moderation. Views and the API only call these."""
 from __future__ import annotations
 
 import logging
-import shutil
+import tempfile
 import uuid
 from datetime import timedelta
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from celery import current_app
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.db.models.signals import post_delete
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -20,9 +21,11 @@ from django.utils.translation import gettext as _
 from engine.io import probe, read_image, read_video_frames, transcode_for_web
 from engine.errors import EngineError
 from engine.pipeline import jpeg_preview
-from gallery.models import Comment, Item, Licence, Report, Version, Vote, item_file_path, version_file_path
+from gallery.models import Comment, Item, Licence, Partner, Report, Version, Vote, item_file_path, version_file_path
 from restoration_site.errors import ApplicationError, NotFound
-from restoration_site.uploads import inspect_media, spool_upload, store_media
+from restoration_site.media import (media_delete, media_fetch, media_local_root, media_save,
+                                    media_save_bytes, scratch_dir)
+from restoration_site.uploads import inspect_media, spool_upload, store_checked_media
 
 logger = logging.getLogger(__name__)
 
@@ -38,17 +41,17 @@ def _media_kind_for(item: Item) -> str:
 POSTER_WIDTH = 640
 
 
-def media_write_poster(media: Path, kind: str) -> Path:
+def media_poster_jpeg(media: Path, kind: str) -> bytes:
     """A small JPEG for grids and players: a video's first frame, or an image scaled down (a scan
     can be tens of megabytes; grids must not load it)."""
     first = next(iter(read_video_frames(media))) if kind == "video" else read_image(media)
-    poster = media.with_name(f"{media.stem}-poster.jpg")
-    poster.write_bytes(jpeg_preview(first, min(POSTER_WIDTH, first.shape[1]), quality=85))
-    return poster
+    return jpeg_preview(first, min(POSTER_WIDTH, first.shape[1]), quality=85)
 
 
-def _relative(path: Path) -> str:
-    return str(path.relative_to(settings.MEDIA_ROOT))
+def poster_name(media_name: str) -> str:
+    """The stored name of a media file's poster: `<stem>-poster.jpg` beside it."""
+    media = PurePosixPath(media_name)
+    return str(media.with_name(f"{media.stem}-poster.jpg"))
 
 
 def _schedule_derived_media(obj: Item | Version) -> None:
@@ -63,22 +66,59 @@ def _schedule_derived_media(obj: Item | Version) -> None:
     transaction.on_commit(lambda: make_derived_media.delay(obj._meta.label, obj.pk), robust=True)
 
 
+def _readable_copy(name: str, folder: Path) -> Path:
+    """A local file with stored `name`'s bytes: the stored file itself on the local backend, else a
+    download into `folder` (the worker may be another machine; the caller removes `folder`)."""
+    local = media_local_root(name)
+    return local if local is not None else media_fetch(name, folder / PurePosixPath(name).name)
+
+
+def _attach_derived(obj: Item | Version, field: str, stored: str) -> None:
+    """Point `obj`'s empty `field` at `stored`, unless another delivery of the task did it first or
+    the media was replaced meanwhile: then `stored` is not wanted and goes."""
+    attached = type(obj).objects.filter(pk=obj.pk, media=obj.media.name, **{field: ""}).update(**{field: stored})
+    if attached:
+        setattr(obj, field, stored)
+    else:
+        media_delete(stored)
+
+
 def media_make_derived(*, model_label: str, pk: int) -> None:
     """Write the poster and, when needed, the browser-playable copy of an item's or version's media
-    (run by a Celery worker); a second run does nothing."""
+    (run by a Celery worker, on any machine); a second run does nothing. The work is done on local
+    files in a scratch folder, removed afterwards whatever happens."""
     obj = apps.get_model(model_label).objects.filter(pk=pk).first()
     if obj is None:
         return
-    source = Path(obj.media.path)
-    info = probe(source)
-    if not obj.poster:
-        obj.poster.name = _relative(media_write_poster(source, info.kind))
-        obj.save(update_fields=["poster"])
-    if info.kind == "video" and not info.browser_playable and not obj.web_media:
-        target = source.with_name("web.mp4")
-        transcode_for_web(source, target)
-        obj.web_media.name = _relative(target)
-        obj.save(update_fields=["web_media"])
+    with tempfile.TemporaryDirectory(dir=scratch_dir("derived")) as work:
+        source = _readable_copy(obj.media.name, Path(work))
+        info = probe(source)
+        if not obj.poster:
+            stored = media_save_bytes(media_poster_jpeg(source, info.kind), poster_name(obj.media.name))
+            _attach_derived(obj, "poster", stored)
+        if info.kind == "video" and not info.browser_playable and not obj.web_media:
+            target = Path(work) / "web.mp4"
+            transcode_for_web(source, target)
+            stored = media_save(target, str(PurePosixPath(obj.media.name).with_name("web.mp4")))
+            _attach_derived(obj, "web_media", stored)
+
+
+# The file fields of each model whose rows own their files.
+MEDIA_FIELDS = {Item: ("media", "web_media", "poster"), Version: ("media", "web_media", "poster"),
+                Partner: ("logo",)}
+
+
+def _media_delete_with_row(sender, instance, **kwargs) -> None:
+    """A deleted item, version or partner takes its files along (the admin deletes rows, and an
+    item's versions go with it), once the deletion is committed: a rollback keeps both."""
+    names = [getattr(instance, field).name for field in MEDIA_FIELDS[sender] if getattr(instance, field)]
+    transaction.on_commit(lambda: media_delete(*names))
+
+
+# Connected here, where the rule lives; GalleryConfig.ready imports this module (through gallery.tasks).
+post_delete.connect(_media_delete_with_row, sender=Item, dispatch_uid="gallery.item_media_delete")
+post_delete.connect(_media_delete_with_row, sender=Version, dispatch_uid="gallery.version_media_delete")
+post_delete.connect(_media_delete_with_row, sender=Partner, dispatch_uid="gallery.partner_media_delete")
 
 
 def media_derived_sweep(*, older_than_seconds: int = 120, limit: int = 20) -> int:
@@ -123,21 +163,23 @@ def item_save_with_media(*, item: Item, upload) -> Item:
                                    else _("A photograph or painting needs an image file."))
         # A fresh name for every upload, so the files an existing item points to stay until replaced.
         stem = f"original-{uuid.uuid4().hex[:8]}"
-        stored = store_media(spooled, info, Path(settings.MEDIA_ROOT) / item_file_path(item, stem))
+        stored = store_checked_media(spooled, info, item_file_path(item, stem))
     finally:
         spooled.unlink(missing_ok=True)
-    replaced = [f.path for f in (item.media, item.web_media, item.poster) if f]
+    # The stored names come from the row: the admin's form has already put the upload on `item.media`.
+    saved = Item.objects.filter(pk=item.pk).values_list(*MEDIA_FIELDS[Item]).first() if item.pk else None
+    replaced = [name for name in saved or () if name]
     try:
-        item.media, item.media_info, item.web_media, item.poster = _relative(stored), info.as_dict(), "", ""
+        item.media, item.media_info, item.web_media, item.poster = stored, info.as_dict(), "", ""
         item.full_clean()
         with transaction.atomic():
             item.save()
             _schedule_derived_media(item)
     except Exception:
-        stored.unlink(missing_ok=True)
+        media_delete(stored)
         raise
-    for path in replaced:
-        Path(path).unlink(missing_ok=True)
+    # Only once the new name is committed: a caller's transaction that rolls back keeps the old one.
+    transaction.on_commit(lambda: media_delete(*replaced))
     return item
 
 
@@ -165,43 +207,42 @@ def homework_hand_in(*, author, item: Item, upload, title: str = "", description
                                    else _("This item is a still picture: hand in an image."))
         version = Version(item=item, author=author, parent=parent, title=title[:200], description=description,
                           licence=licence, ai_color=ai_color, is_homework=True, media_info=info.as_dict())
-        stored = store_media(spooled, info, Path(settings.MEDIA_ROOT) / version_file_path(version, "media"))
+        stored = store_checked_media(spooled, info, version_file_path(version, "media"))
     finally:
         spooled.unlink(missing_ok=True)
     with transaction.atomic():
         # Count again with the author's row locked, so parallel uploads cannot pass the cap together.
         get_user_model().objects.select_for_update().filter(pk=author.pk).first()
         if homework_remaining_today(author) <= 0:
-            shutil.rmtree(stored.parent, ignore_errors=True)
+            media_delete(stored)
             raise ApplicationError(_("You have handed in %(cap)d pieces of homework in the last 24 hours; "
                                      "that is the daily limit.") % {"cap": settings.HOMEWORK_DAILY_CAP},
                                    status_code=429)
         return _save_version(version, stored)
 
 
-def _save_version(version: Version, stored: Path) -> Version:
+def _save_version(version: Version, stored: str) -> Version:
     try:
-        version.media.name = _relative(stored)
+        version.media.name = stored
         version.full_clean()
         with transaction.atomic():
             version.save()
             _schedule_derived_media(version)
     except Exception:
-        shutil.rmtree(stored.parent, ignore_errors=True)
+        media_delete(stored)
         raise
     return version
 
 
 def version_create_from_file(*, item: Item, author, path: Path, media_info: dict, recipe: dict, ai_color: bool,
                              title: str = "", licence: str = Licence.CC_BY, job=None) -> Version:
-    """A version of `item` from a finished restoration's file (copied, so the original may go), with
-    the recipe that made it; the jobs app publishes job results through it."""
+    """A version of `item` from a finished restoration's local file at `path` (copied into the media
+    store, so the file may go), with the recipe that made it; the jobs app publishes job results
+    through it."""
     version = Version(item=item, author=author, job=job, title=title[:200], licence=licence, recipe=recipe,
                       ai_color=ai_color, media_info=media_info)
-    target = Path(settings.MEDIA_ROOT) / version_file_path(version, "media" + path.suffix)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(path, target)
-    return _save_version(version, target)
+    stored = media_save(path, version_file_path(version, "media" + Path(path).suffix))
+    return _save_version(version, stored)
 
 
 def vote_toggle(*, user, version: Version) -> bool:

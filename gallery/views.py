@@ -12,7 +12,7 @@ from gallery import selectors, services
 from gallery.forms import CommentForm, HomeworkForm, ReportForm
 from gallery.models import Comment, Item, Partner, Report, Version
 from restoration_site.errors import ApplicationError
-from restoration_site.http import media_file_response
+from restoration_site.media import media_response
 
 
 @require_GET
@@ -54,7 +54,7 @@ def item_media(request, slug, which):
     if not field:
         raise Http404("No such file.")
     suffix = field.name.rsplit(".", 1)[-1]
-    return media_file_response(request, field.path, download_name=f"{item.slug}-{which}.{suffix}")
+    return media_response(request, field.name, download_name=f"{item.slug}-{which}.{suffix}")
 
 
 @require_GET
@@ -63,20 +63,20 @@ def partner_logo(request, slug):
     if not partner.logo:
         raise Http404("No logo.")
     suffix = partner.logo.name.rsplit(".", 1)[-1]
-    return media_file_response(request, partner.logo.path, download_name=f"{partner.slug}-logo.{suffix}")
+    return media_response(request, partner.logo.name, download_name=f"{partner.slug}-logo.{suffix}")
 
 
 @require_GET
 def version_media(request, uid, which):
     version = get_object_or_404(Version.objects.select_related("item"), uid=uid)
-    if version.is_hidden and not request.user.is_staff:
+    if version.is_hidden and not request.user.is_staff:  # as selectors.version_get_visible: staff only
         raise Http404("No such version.")
     field = {"media": version.web_media or version.media, "original": version.media,
              "poster": version.poster}.get(which)
     if not field:
         raise Http404("No such file.")
     suffix = field.name.rsplit(".", 1)[-1]
-    return media_file_response(request, field.path, download_name=f"{version.item.slug}-{version.uid}-{which}.{suffix}")
+    return media_response(request, field.name, download_name=f"{version.item.slug}-{version.uid}-{which}.{suffix}")
 
 
 def _done(request, item, message=None, level=messages.SUCCESS, anchor: str = ""):

@@ -5,12 +5,12 @@ import io
 import itertools
 
 import numpy as np
-from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from gallery import tasks
-from gallery.models import Item, Version
+from gallery.models import Item, Version, item_file_path, version_file_path
+from restoration_site.media import media_save_bytes
 
 _counter = itertools.count(1)
 
@@ -22,14 +22,18 @@ def png_upload(name: str = "restored.png", size=(64, 48), seed: int = 0) -> Simp
     return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/png")
 
 
+def solid_png(color) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), color).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def make_item(kind: str = Item.Kind.PHOTO, **fields) -> Item:
-    """A photo item with a small PNG original written under MEDIA_ROOT."""
+    """A photo item with a small PNG original in the media store (its media_info says so even for a
+    film item: only the kind matters to most tests)."""
     n = next(_counter)
     item = Item(slug=f"item-{n}", kind=kind, title=fields.pop("title", f"Old photo {n}"), **fields)
-    folder = settings.MEDIA_ROOT / "items" / item.slug
-    folder.mkdir(parents=True, exist_ok=True)
-    Image.new("RGB", (64, 48), (n % 255, 80, 60)).save(folder / "original.png")
-    item.media.name = f"items/{item.slug}/original.png"
+    item.media.name = media_save_bytes(solid_png((n % 255, 80, 60)), item_file_path(item, "original.png"))
     item.media_info = {"kind": "image", "width": 64, "height": 48}
     item.save()
     return item
@@ -37,10 +41,7 @@ def make_item(kind: str = Item.Kind.PHOTO, **fields) -> Item:
 
 def make_version(item: Item, author, **fields) -> Version:
     version = Version(item=item, author=author, **fields)
-    folder = settings.MEDIA_ROOT / "items" / item.slug / "versions" / str(version.uid)
-    folder.mkdir(parents=True, exist_ok=True)
-    Image.new("RGB", (64, 48), (200, 80, 60)).save(folder / "media.png")
-    version.media.name = f"items/{item.slug}/versions/{version.uid}/media.png"
+    version.media.name = media_save_bytes(solid_png((200, 80, 60)), version_file_path(version, "media.png"))
     version.save()
     return version
 

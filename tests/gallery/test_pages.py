@@ -7,6 +7,7 @@ from engine.io import probe
 from gallery.demo import DEMO_ITEMS, seed_demo_items
 from gallery.models import Item
 from jobs.models import Job
+from restoration_site.media import media_local_file
 
 
 @pytest.fixture
@@ -31,7 +32,7 @@ def test_demo_items_come_with_a_first_restoration_and_a_collection(client, db, m
     film = Item.objects.get(slug="demo-astronaut-film")
     version = film.versions.get()
     assert version.featured and version.recipe["name"] == "film-default"
-    info = probe(version.media.path)
+    info = probe(media_local_file(version.media.name))
     assert info.frame_count == film.media_info["frame_count"] and info.audio_codecs == ["aac"]
     photo_version = Item.objects.get(slug="demo-coffee-photo").versions.get()
     assert photo_version.recipe["name"] == "painting"
