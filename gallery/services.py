@@ -23,7 +23,7 @@ from engine.errors import EngineError
 from engine.pipeline import jpeg_preview
 from gallery.models import Comment, Item, Licence, Partner, Report, Version, Vote, item_file_path, version_file_path
 from restoration_site.errors import ApplicationError, NotFound
-from restoration_site.media import (media_delete, media_fetch, media_local_root, media_save,
+from restoration_site.media import (MEDIA_STORE_ERRORS, media_delete, media_fetch, media_local_root, media_save,
                                     media_save_bytes, scratch_dir)
 from restoration_site.uploads import inspect_media, spool_upload, store_checked_media
 
@@ -132,7 +132,7 @@ def media_derived_sweep(*, older_than_seconds: int = 120, limit: int = 20) -> in
             try:
                 media_make_derived(model_label=model._meta.label, pk=pk)
                 done += 1
-            except (EngineError, OSError):
+            except (EngineError, *MEDIA_STORE_ERRORS):
                 logger.warning("Could not make the poster of %s %s", model._meta.label, pk, exc_info=True)
     return done
 

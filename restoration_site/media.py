@@ -15,6 +15,7 @@ import shutil
 import uuid
 from pathlib import Path, PurePosixPath
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.files import File
 from django.core.files.base import ContentFile
@@ -23,6 +24,8 @@ from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirec
 from django.utils.http import content_disposition_header
 
 COPY_CHUNK_BYTES = 4 * 1024 * 1024
+# What a store that is down or refusing raises: a local disk's errors, or an S3 endpoint's.
+MEDIA_STORE_ERRORS = (OSError, BotoCoreError, ClientError)
 RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
@@ -99,8 +102,6 @@ def media_fetch(name: str, destination: str | Path) -> Path:
 def _s3_download(name: str, target) -> None:
     """Stream an object into `target` in parts with boto3's transfer manager (the storage's own
     open() would first read the whole object into a temporary file)."""
-    from botocore.exceptions import ClientError
-
     storage = default_storage
     try:
         storage.connection.meta.client.download_fileobj(storage.bucket_name, name, target,
