@@ -21,3 +21,14 @@ def test_an_unknown_benchmark_is_refused():
                             cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "unknown benchmark colorize" in result.stderr
+
+
+def test_quick_storage_benchmark_prints_its_tables_with_ratios():
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "storage.py"), "--quick"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "| MB | operation | S3 ms | S3 MB/s | copy ms | copy MB/s | time ratio S3 / copy |" in result.stdout
+    upload = next(line for line in result.stdout.splitlines() if line.startswith("| 16 | upload"))
+    assert re.search(r"\| \d+\.\d\dx +\|", upload), upload
+    total = next(line for line in result.stdout.splitlines() if line.startswith("| total per minute of video"))
+    assert re.search(r"\| \d+\.\d\dx +\|", total), total
