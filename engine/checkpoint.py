@@ -11,6 +11,13 @@ sector, a hand that edited it) is found on resume by its hash and made again fro
 with every chunk after it: the source is still there (the manifest checks its hash), so the user
 gets the same frames as an uninterrupted run instead of a failure. Only damage found later, while
 the chunks are read back for the final encode, fails the run, with a message naming the chunk.
+
+A copy of the folder elsewhere (e.g. in object storage, so that another machine can resume) is
+kept by the store's callbacks: `on_file(path)` after each file it commits (a chunk's hash before
+the chunk, the manifest each time it is written) and `on_file_removed(path)` after each damaged
+chunk or hash it deletes (a chunk before its hash), so that a copy made in that order always has
+a chunk's hash when it has the chunk. `remove()` tells neither: the copy's owner removes it with
+the restoration's output, and until then it is a complete checkpoint to encode from again.
 """
 from __future__ import annotations
 
@@ -19,7 +26,7 @@ import os
 import uuid
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import av
 import numpy as np
@@ -34,8 +41,12 @@ FORMAT_VERSION = 1
 class ChunkStore:
     """The chunks of one restoration in `folder`; refuses a folder made for another source or recipe."""
 
-    def __init__(self, folder: str | Path, *, source_sha256: str, recipe: dict, chunk_frames: int, fps: float):
+    def __init__(self, folder: str | Path, *, source_sha256: str, recipe: dict, chunk_frames: int, fps: float,
+                 on_file: Callable[[Path], None] | None = None,
+                 on_file_removed: Callable[[Path], None] | None = None):
         self.folder = Path(folder)
+        self.on_file = on_file or (lambda path: None)
+        self.on_file_removed = on_file_removed or (lambda path: None)
         self.chunk_frames = chunk_frames
         self.rate = Fraction(fps).limit_denominator(1001)
         self.identity = {"format": FORMAT_VERSION, "source_sha256": source_sha256, "recipe": recipe,
@@ -54,7 +65,7 @@ class ChunkStore:
             self._drop_damaged_chunks()
         else:
             self.total_frames = None
-            _write_json(manifest, self.identity)
+            self._write_manifest(self.identity)
 
     def chunk_path(self, index: int) -> Path:
         return self.folder / f"chunk-{index:05d}.mkv"
@@ -70,10 +81,22 @@ class ChunkStore:
             return
         for path in damaged:
             path.unlink()
-            _hash_path(path).unlink(missing_ok=True)
+            self.on_file_removed(path)
+            if _hash_path(path).exists():
+                _hash_path(path).unlink()
+                self.on_file_removed(_hash_path(path))
         if self.total_frames is not None:  # the restore is no longer complete
             self.total_frames = None
-            _write_json(self.folder / MANIFEST, self.identity)
+            self._write_manifest(self.identity)
+
+    def _write_manifest(self, data: dict) -> None:
+        _write_json(self.folder / MANIFEST, data)
+        self.on_file(self.folder / MANIFEST)
+
+    def _commit(self, writer: "_ChunkWriter") -> None:
+        writer.commit()
+        self.on_file(_hash_path(writer.path))
+        self.on_file(writer.path)
 
     def finished_chunks(self) -> int:
         """How many chunks, counted from the first, are complete on disk."""
@@ -97,16 +120,16 @@ class ChunkStore:
                 in_chunk += 1
                 written += 1
                 if in_chunk == self.chunk_frames:
-                    writer.commit()
+                    self._commit(writer)
                     writer, in_chunk, index = None, 0, index + 1
             if writer is not None:
-                writer.commit()
+                self._commit(writer)
                 writer = None
         finally:
             if writer is not None:  # cancelled or failed mid-chunk: that chunk is redone on resume
                 writer.abort()
         self.total_frames = first_chunk * self.chunk_frames + written
-        _write_json(self.folder / MANIFEST, {**self.identity, "total_frames": self.total_frames})
+        self._write_manifest({**self.identity, "total_frames": self.total_frames})
         return self.total_frames
 
     def remove(self) -> None:
@@ -146,6 +169,7 @@ class _ChunkWriter:
         self.container = av.open(str(self.partial), mode="w", format="matroska")
         self.stream = None
         self.count = 0
+        self.committed = False
 
     def write(self, rgb: np.ndarray) -> None:
         if self.stream is None:
@@ -166,8 +190,11 @@ class _ChunkWriter:
         # The hash is on disk before the chunk gets its name: a named chunk always has one to check.
         _write_text(_hash_path(self.path), file_sha256(self.partial))
         os.replace(self.partial, self.path)
+        self.committed = True
 
     def abort(self) -> None:
+        if self.committed:  # whole on disk: only what came after it (a copy's callback) failed
+            return
         try:
             self.container.close()
         except av.FFmpegError:
