@@ -16,8 +16,10 @@ A copy of the folder elsewhere (e.g. in object storage, so that another machine 
 kept by the store's callbacks: `on_file(path)` after each file it commits (a chunk's hash before
 the chunk, the manifest each time it is written) and `on_file_removed(path)` after each damaged
 chunk or hash it deletes (a chunk before its hash), so that a copy made in that order always has
-a chunk's hash when it has the chunk. `remove()` tells neither: the copy's owner removes it with
-the restoration's output, and until then it is a complete checkpoint to encode from again.
+a chunk's hash when it has the chunk. In a copy whose manifest is missing or cut short (its writer
+died while replacing it) nothing says which source, recipe and chunk length the chunks are of:
+they are dropped and made again. `remove()` tells neither callback: the copy's owner removes the
+copy with the restoration's output, and until then it is a complete checkpoint to encode from.
 """
 from __future__ import annotations
 
@@ -52,34 +54,37 @@ class ChunkStore:
         self.identity = {"format": FORMAT_VERSION, "source_sha256": source_sha256, "recipe": recipe,
                          "chunk_frames": chunk_frames}
         self.folder.mkdir(parents=True, exist_ok=True)
-        manifest = self.folder / MANIFEST
-        if manifest.exists():
-            try:
-                saved = json.loads(manifest.read_text())
-            except json.JSONDecodeError:
-                saved = {}
+        saved = _read_manifest(self.folder / MANIFEST)
+        if saved is not None:
             if {k: saved.get(k) for k in self.identity} != self.identity:
                 raise EngineError(f"The checkpoint folder {str(self.folder)!r} belongs to another source or recipe; "
                                   "use an empty folder.")
             self.total_frames = saved.get("total_frames")
-            self._drop_damaged_chunks()
+            self._drop_chunks_from(self._good_chunks())
         else:
+            # Chunks without a manifest (a copy whose manifest was being replaced when its writer
+            # died) are of a source, recipe and chunk length nobody can check: made again.
             self.total_frames = None
+            self._drop_chunks_from(0)
             self._write_manifest(self.identity)
 
     def chunk_path(self, index: int) -> Path:
         return self.folder / f"chunk-{index:05d}.mkv"
 
-    def _drop_damaged_chunks(self) -> None:
-        """Keep the chunks, from the first, whose bytes match their recorded sha256; delete the first
-        that does not and every chunk after it, so that the run makes them again."""
+    def _good_chunks(self) -> int:
+        """How many chunks, from the first, have bytes that match their recorded sha256."""
         good = 0
         while self.chunk_path(good).exists() and _hash_matches(self.chunk_path(good)):
             good += 1
-        damaged = [path for path in self.folder.glob("chunk-*.mkv") if int(path.stem.split("-")[1]) >= good]
-        if not damaged:
+        return good
+
+    def _drop_chunks_from(self, first: int) -> None:
+        """Delete chunk `first` (damaged, or the first missing) and every chunk after it, so that
+        the run makes them again."""
+        dropped = [path for path in self.folder.glob("chunk-*.mkv") if int(path.stem.split("-")[1]) >= first]
+        if not dropped:
             return
-        for path in damaged:
+        for path in dropped:
             path.unlink()
             self.on_file_removed(path)
             if _hash_path(path).exists():
@@ -210,6 +215,15 @@ def _hash_matches(chunk: Path) -> bool:
     """Whether the chunk's bytes are the ones written (a chunk without a recorded hash is not trusted)."""
     recorded = _hash_path(chunk)
     return recorded.exists() and recorded.read_text().strip() == file_sha256(chunk)
+
+
+def _read_manifest(path: Path) -> dict | None:
+    """The saved manifest; None when there is none, or only part of one (a copy cut short)."""
+    try:
+        saved = json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return saved if isinstance(saved, dict) else None
 
 
 def _write_text(path: Path, text: str) -> None:

@@ -167,6 +167,20 @@ def test_damaged_chunks_dropped_on_resume_are_told_so_that_a_copy_drops_them_too
     assert store.finished_chunks() == 1
 
 
+@pytest.mark.parametrize("manifest", [None, '{"format": 1, "sour'], ids=["missing", "cut short"])
+def test_chunks_whose_manifest_is_missing_or_cut_short_are_made_again(tmp_path, manifest):
+    ChunkStore(tmp_path, source_sha256="x", recipe={}, chunk_frames=4, fps=12).write(small_frames(8), 0)
+    if manifest is None:
+        (tmp_path / "manifest.json").unlink()
+    else:
+        (tmp_path / "manifest.json").write_text(manifest)
+    removed = []
+    store = ChunkStore(tmp_path, source_sha256="x", recipe={}, chunk_frames=4, fps=12,
+                       on_file_removed=lambda path: removed.append(path.name))
+    assert store.finished_chunks() == 0 and len(removed) == 4
+    assert json.loads((tmp_path / "manifest.json").read_text())["source_sha256"] == "x"
+
+
 def test_a_failing_callback_fails_the_write_but_keeps_the_committed_chunk_whole(tmp_path):
     def on_file(path):
         if path.name == "chunk-00001.mkv":
