@@ -11,6 +11,15 @@ sector, a hand that edited it) is found on resume by its hash and made again fro
 with every chunk after it: the source is still there (the manifest checks its hash), so the user
 gets the same frames as an uninterrupted run instead of a failure. Only damage found later, while
 the chunks are read back for the final encode, fails the run, with a message naming the chunk.
+
+A copy of the folder elsewhere (e.g. in object storage, so that another machine can resume) is
+kept by the store's callbacks: `on_file(path)` after each file it commits (a chunk's hash before
+the chunk, the manifest each time it is written) and `on_file_removed(path)` after each damaged
+chunk or hash it deletes (a chunk before its hash), so that a copy made in that order always has
+a chunk's hash when it has the chunk. In a copy whose manifest is missing or cut short (its writer
+died while replacing it) nothing says which source, recipe and chunk length the chunks are of:
+they are dropped and made again. `remove()` tells neither callback: the copy's owner removes the
+copy with the restoration's output, and until then it is a complete checkpoint to encode from.
 """
 from __future__ import annotations
 
@@ -19,7 +28,7 @@ import os
 import uuid
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import av
 import numpy as np
@@ -34,46 +43,65 @@ FORMAT_VERSION = 1
 class ChunkStore:
     """The chunks of one restoration in `folder`; refuses a folder made for another source or recipe."""
 
-    def __init__(self, folder: str | Path, *, source_sha256: str, recipe: dict, chunk_frames: int, fps: float):
+    def __init__(self, folder: str | Path, *, source_sha256: str, recipe: dict, chunk_frames: int, fps: float,
+                 on_file: Callable[[Path], None] | None = None,
+                 on_file_removed: Callable[[Path], None] | None = None):
         self.folder = Path(folder)
+        self.on_file = on_file or (lambda path: None)
+        self.on_file_removed = on_file_removed or (lambda path: None)
         self.chunk_frames = chunk_frames
         self.rate = Fraction(fps).limit_denominator(1001)
         self.identity = {"format": FORMAT_VERSION, "source_sha256": source_sha256, "recipe": recipe,
                          "chunk_frames": chunk_frames}
         self.folder.mkdir(parents=True, exist_ok=True)
-        manifest = self.folder / MANIFEST
-        if manifest.exists():
-            try:
-                saved = json.loads(manifest.read_text())
-            except json.JSONDecodeError:
-                saved = {}
+        saved = _read_manifest(self.folder / MANIFEST)
+        if saved is not None:
             if {k: saved.get(k) for k in self.identity} != self.identity:
                 raise EngineError(f"The checkpoint folder {str(self.folder)!r} belongs to another source or recipe; "
                                   "use an empty folder.")
             self.total_frames = saved.get("total_frames")
-            self._drop_damaged_chunks()
+            self._drop_chunks_from(self._good_chunks())
         else:
+            # Chunks without a manifest (a copy whose manifest was being replaced when its writer
+            # died) are of a source, recipe and chunk length nobody can check: made again.
             self.total_frames = None
-            _write_json(manifest, self.identity)
+            self._drop_chunks_from(0)
+            self._write_manifest(self.identity)
 
     def chunk_path(self, index: int) -> Path:
         return self.folder / f"chunk-{index:05d}.mkv"
 
-    def _drop_damaged_chunks(self) -> None:
-        """Keep the chunks, from the first, whose bytes match their recorded sha256; delete the first
-        that does not and every chunk after it, so that the run makes them again."""
+    def _good_chunks(self) -> int:
+        """How many chunks, from the first, have bytes that match their recorded sha256."""
         good = 0
         while self.chunk_path(good).exists() and _hash_matches(self.chunk_path(good)):
             good += 1
-        damaged = [path for path in self.folder.glob("chunk-*.mkv") if int(path.stem.split("-")[1]) >= good]
-        if not damaged:
+        return good
+
+    def _drop_chunks_from(self, first: int) -> None:
+        """Delete chunk `first` (damaged, or the first missing) and every chunk after it, so that
+        the run makes them again."""
+        dropped = [path for path in self.folder.glob("chunk-*.mkv") if int(path.stem.split("-")[1]) >= first]
+        if not dropped:
             return
-        for path in damaged:
+        for path in dropped:
             path.unlink()
-            _hash_path(path).unlink(missing_ok=True)
+            self.on_file_removed(path)
+            if _hash_path(path).exists():
+                _hash_path(path).unlink()
+                self.on_file_removed(_hash_path(path))
         if self.total_frames is not None:  # the restore is no longer complete
             self.total_frames = None
-            _write_json(self.folder / MANIFEST, self.identity)
+            self._write_manifest(self.identity)
+
+    def _write_manifest(self, data: dict) -> None:
+        _write_json(self.folder / MANIFEST, data)
+        self.on_file(self.folder / MANIFEST)
+
+    def _commit(self, writer: "_ChunkWriter") -> None:
+        writer.commit()
+        self.on_file(_hash_path(writer.path))
+        self.on_file(writer.path)
 
     def finished_chunks(self) -> int:
         """How many chunks, counted from the first, are complete on disk."""
@@ -97,16 +125,16 @@ class ChunkStore:
                 in_chunk += 1
                 written += 1
                 if in_chunk == self.chunk_frames:
-                    writer.commit()
+                    self._commit(writer)
                     writer, in_chunk, index = None, 0, index + 1
             if writer is not None:
-                writer.commit()
+                self._commit(writer)
                 writer = None
         finally:
             if writer is not None:  # cancelled or failed mid-chunk: that chunk is redone on resume
                 writer.abort()
         self.total_frames = first_chunk * self.chunk_frames + written
-        _write_json(self.folder / MANIFEST, {**self.identity, "total_frames": self.total_frames})
+        self._write_manifest({**self.identity, "total_frames": self.total_frames})
         return self.total_frames
 
     def remove(self) -> None:
@@ -146,6 +174,7 @@ class _ChunkWriter:
         self.container = av.open(str(self.partial), mode="w", format="matroska")
         self.stream = None
         self.count = 0
+        self.committed = False
 
     def write(self, rgb: np.ndarray) -> None:
         if self.stream is None:
@@ -166,8 +195,11 @@ class _ChunkWriter:
         # The hash is on disk before the chunk gets its name: a named chunk always has one to check.
         _write_text(_hash_path(self.path), file_sha256(self.partial))
         os.replace(self.partial, self.path)
+        self.committed = True
 
     def abort(self) -> None:
+        if self.committed:  # whole on disk: only what came after it (a copy's callback) failed
+            return
         try:
             self.container.close()
         except av.FFmpegError:
@@ -183,6 +215,15 @@ def _hash_matches(chunk: Path) -> bool:
     """Whether the chunk's bytes are the ones written (a chunk without a recorded hash is not trusted)."""
     recorded = _hash_path(chunk)
     return recorded.exists() and recorded.read_text().strip() == file_sha256(chunk)
+
+
+def _read_manifest(path: Path) -> dict | None:
+    """The saved manifest; None when there is none, or only part of one (a copy cut short)."""
+    try:
+        saved = json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return saved if isinstance(saved, dict) else None
 
 
 def _write_text(path: Path, text: str) -> None:

@@ -87,7 +87,9 @@ class Pipeline:
 
     def run(self, source: str | Path, output: str | Path, *, checkpoint_dir: str | Path | None = None,
             on_event: Callable[[ProgressEvent], None] | None = None,
-            should_cancel: Callable[[], bool] | None = None) -> RunResult:
+            should_cancel: Callable[[], bool] | None = None,
+            on_checkpoint_file: Callable[[Path], None] | None = None,
+            on_checkpoint_file_removed: Callable[[Path], None] | None = None) -> RunResult:
         """Restore `source` into `output` (an mp4 for video, an image format for stills).
 
         With `checkpoint_dir`, restored video frames are kept there in lossless chunks of
@@ -95,6 +97,8 @@ class Pipeline:
         gives the same frames as an uninterrupted run. The chunks are removed once `output` is
         written. `should_cancel` is polled between frames; when it returns True, Cancelled is
         raised and no output is left behind (the checkpoint stays, for a later resume).
+        `on_checkpoint_file` and `on_checkpoint_file_removed` keep a copy of the checkpoint folder
+        elsewhere (see engine.checkpoint): the run goes on once they return.
         """
         started = time.monotonic()
         info = probe(source)
@@ -106,7 +110,8 @@ class Pipeline:
         should_cancel = should_cancel or (lambda: False)
         try:
             if info.kind == "video":
-                count = self._run_video(info, source, output, reporter, should_cancel, checkpoint_dir)
+                count = self._run_video(info, source, output, reporter, should_cancel, checkpoint_dir,
+                                        on_file=on_checkpoint_file, on_file_removed=on_checkpoint_file_removed)
             else:
                 write_image(output, next(self._restore(iter([read_image(source)]), 0, reporter, should_cancel)))
                 count = 1
@@ -149,7 +154,8 @@ class Pipeline:
             reporter.frame_done(index, frame)
             yield frame
 
-    def _run_video(self, info: MediaInfo, source, output: Path, reporter, should_cancel, checkpoint_dir) -> int:
+    def _run_video(self, info: MediaInfo, source, output: Path, reporter, should_cancel, checkpoint_dir, *,
+                   on_file=None, on_file_removed=None) -> int:
         if checkpoint_dir is None:
             restored = self._restore(read_video_frames(source), 0, reporter, should_cancel)
             return self._encode(restored, info, source, output, reporter, total=None)
@@ -158,7 +164,8 @@ class Pipeline:
         # inputs), so a chunk boundary falls on an input frame too.
         chunk_frames = math.ceil(self.chunk_frames / per_out) * per_out
         store = ChunkStore(checkpoint_dir, source_sha256=info.sha256, recipe=self.recipe.as_dict(),
-                           chunk_frames=chunk_frames, fps=self.output_fps)
+                           chunk_frames=chunk_frames, fps=self.output_fps, on_file=on_file,
+                           on_file_removed=on_file_removed)
         if not store.complete:
             done = store.finished_chunks() * chunk_frames
             done_inputs = done * per_in // per_out

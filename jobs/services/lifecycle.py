@@ -6,10 +6,6 @@ Python's optimisation flags.
 """
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
-from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,6 +14,7 @@ from jobs import events
 from jobs.models import ALLOWED_TRANSITIONS, Job, JobEvent, JobState, job_file_path
 from jobs.selectors import job_snapshot
 from restoration_site.errors import ApplicationError
+from restoration_site.media import media_delete_folder
 
 
 class TransitionNotAllowed(Exception):
@@ -54,12 +51,13 @@ def job_broadcast(job: Job, *, with_preview: bool = True) -> None:
     events.send_job_event(job.group_name, snapshot)
 
 
-def job_checkpoint_dir(job: Job) -> Path:
-    return Path(settings.MEDIA_ROOT) / job_file_path(job, "checkpoint")
+def job_checkpoint_folder(job: Job) -> str:
+    """The stored folder where a running job keeps its checkpoint, so that any worker can resume it."""
+    return job_file_path(job, "checkpoint")
 
 
 def job_checkpoint_discard(job: Job) -> None:
-    shutil.rmtree(job_checkpoint_dir(job), ignore_errors=True)
+    media_delete_folder(job_checkpoint_folder(job))
 
 
 def job_cancel(*, job: Job) -> Job:

@@ -3,13 +3,16 @@ and end it succeeded, failed or cancelled."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import errno
 import logging
 import math
+import shutil
 import socket
 import time
+import uuid
 from datetime import timedelta
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from django.conf import settings
 from django.db.models import F, Q
@@ -20,12 +23,13 @@ from engine.errors import Cancelled, EngineError
 from engine.io.probe import MediaInfo
 from engine.pipeline import Pipeline, ProgressEvent, output_suffix
 from engine.recipes import recipe_from_dict
-from jobs.models import Job, JobEvent, JobState, job_file_path
+from jobs.models import Job, JobAsset, JobEvent, JobState, job_file_path
 from jobs.services.assets import recipe_with_asset_paths
-from jobs.services.lifecycle import (job_broadcast, job_checkpoint_dir, job_checkpoint_discard, job_event_record,
+from jobs.services.lifecycle import (job_broadcast, job_checkpoint_discard, job_checkpoint_folder, job_event_record,
                                      job_transition)
 from jobs.services.reaper import jobs_reap_stale
 from jobs.services.throughput import throughput_record
+from restoration_site.media import media_delete, media_fetch, media_list, media_replace, media_save, scratch_dir
 
 logger = logging.getLogger(__name__)
 
@@ -55,15 +59,41 @@ def job_run(*, job_id: str, worker: str | None = None) -> str:
     if not _claim(job, worker or socket.gethostname()):
         return RunOutcome.SKIPPED if job.state != JobState.RUNNING else RunOutcome.BUSY
     job_broadcast(job)
-    result_name = job_file_path(job, "result" + output_suffix(MediaInfo(**job.source_info)))
-    result_path = Path(settings.MEDIA_ROOT) / result_name
+    # This attempt's own working folder on this machine: the worker reads no other machine's files,
+    # and no other attempt (here or elsewhere) shares it. Nothing in it outlives the attempt.
+    scratch = scratch_dir("jobs", str(job.id), f"attempt-{job.attempts}-{uuid.uuid4().hex[:8]}")
+    try:
+        _run_attempt(job, scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            scratch.parent.rmdir()  # the job's folder, unless another attempt on this machine still uses it
+    return RunOutcome.RAN
+
+
+class ResultNotStored(Exception):
+    """The restored file was made but could not be saved to the media store."""
+
+
+def _run_attempt(job: Job, scratch: Path) -> None:
+    """Fetch the source, the assets and the checkpoint so far into `scratch`, restore there while
+    copying each checkpoint file to the store, store the result and end the job."""
     reporter = JobProgress(job)
     try:
-        assets = [(asset.role, asset.frame, asset.file.path) for asset in job.assets.all()]
+        source = media_fetch(job.source.name, scratch / f"source{PurePosixPath(job.source.name).suffix}")
+        assets = [(asset.role, asset.frame, str(_fetch_asset(asset, scratch / "assets"))) for asset in job.assets.all()]
+        checkpoint = _CheckpointCopy(job, scratch / "checkpoint", heartbeat=reporter.heartbeat)
+        checkpoint.fetch()
         pipeline = Pipeline(recipe_from_dict(recipe_with_asset_paths(job.recipe, assets)),
                             chunk_frames=settings.JOB_CHUNK_FRAMES)
-        run = pipeline.run(job.source.path, result_path, checkpoint_dir=job_checkpoint_dir(job),
-                           on_event=reporter.on_event, should_cancel=reporter.should_cancel)
+        result = scratch / f"result{output_suffix(MediaInfo(**job.source_info))}"
+        run = pipeline.run(source, result, checkpoint_dir=checkpoint.folder, on_event=reporter.on_event,
+                           should_cancel=reporter.should_cancel, on_checkpoint_file=checkpoint.save,
+                           on_checkpoint_file_removed=checkpoint.delete)
+        try:
+            result_name = media_save(result, job_file_path(job, result.name))
+        except Exception as exc:  # a failed save leaves no object behind
+            raise ResultNotStored from exc
     except Cancelled:
         _finish(job, JobState.CANCELLED)
     except EngineError as exc:
@@ -71,16 +101,52 @@ def job_run(*, job_id: str, worker: str | None = None) -> str:
     except Exception as exc:
         # The user sees a sentence, never a traceback; the log keeps the details.
         logger.exception("Job %s failed", job.id)
-        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            error = _("The server ran out of disk space while restoring; nothing was kept. Try again later.")
-        else:
-            error = _("The restoration failed because of an internal error.")
-        _finish(job, JobState.FAILED, error=error)
+        _finish(job, JobState.FAILED, error=_failure_message(exc))
     else:
         # The recipe keeps how it ran (models and weight hashes, fallbacks, AI colour) for the version
         # that may be published from it; recipes ignore the extra key when run again.
         _finish(job, JobState.SUCCEEDED, result=result_name, recipe={**job.recipe, "provenance": run.provenance})
-    return RunOutcome.RAN
+
+
+def _failure_message(exc: Exception) -> str:
+    cause = exc.__cause__ if isinstance(exc, ResultNotStored) else exc
+    if isinstance(cause, OSError) and cause.errno in (errno.ENOSPC, errno.EDQUOT):
+        return _("The server ran out of disk space while restoring; nothing was kept. Try again later.")
+    if isinstance(exc, ResultNotStored):
+        return _("The restored file could not be saved to the media store; nothing was kept. Try again later.")
+    return _("The restoration failed because of an internal error.")
+
+
+def _fetch_asset(asset: JobAsset, folder: Path) -> Path:
+    return media_fetch(asset.file.name, folder / f"{asset.pk}{PurePosixPath(asset.file.name).suffix}")
+
+
+class _CheckpointCopy:
+    """The job's checkpoint in a local `folder` for the engine, and in the store, where the next
+    attempt, on any worker, finds it: fetched at the start, then each file the engine commits is
+    saved under the same name (a chunk's hash before the chunk, as the engine tells them) and each
+    one it drops (a damaged chunk) deleted."""
+
+    def __init__(self, job: Job, folder: Path, *, heartbeat):
+        self.stored = job_checkpoint_folder(job)
+        self.folder = folder
+        self.heartbeat = heartbeat
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def fetch(self) -> None:
+        for name in media_list(self.stored):
+            media_fetch(name, self.folder / PurePosixPath(name).relative_to(self.stored))
+            self.heartbeat()  # a long checkpoint takes a while to fetch: the job is not stale meanwhile
+
+    def save(self, path: Path) -> None:
+        media_replace(path, self._name(path))
+        self.heartbeat()
+
+    def delete(self, path: Path) -> None:
+        media_delete(self._name(path))
+
+    def _name(self, path: Path) -> str:
+        return f"{self.stored}/{path.relative_to(self.folder).as_posix()}"
 
 
 def _claim(job: Job, worker: str) -> bool:
@@ -104,12 +170,15 @@ def _claim(job: Job, worker: str) -> bool:
 
 
 def _finish(job: Job, state: str, **fields) -> None:
-    """End a running job. The pipeline has already removed any partial output; the checkpoint goes too."""
+    """End a running job. The pipeline has already removed any partial output; the stored checkpoint
+    goes too, and a stored result that the row did not take (another writer ended it first)."""
     now = timezone.now()
     ended = job_transition(job, state, source=JobState.RUNNING, finished_at=now, heartbeat_at=now, **fields)
     job_checkpoint_discard(job)
     if ended:
         _record_end(job)
+    elif fields.get("result"):
+        media_delete(fields["result"])
     job_broadcast(job)
 
 
@@ -137,6 +206,12 @@ class JobProgress:
         self._cancel_checked = 0.0
         # A resumed attempt does not record again the chunks an earlier one finished.
         self._chunks_recorded = job.events.filter(kind=JobEvent.Kind.CHUNK_DONE).count()
+
+    def heartbeat(self) -> None:
+        """Say the job is alive while no frames flow (files being fetched or stored)."""
+        now = timezone.now()
+        Job.objects.filter(pk=self.job.pk).update(heartbeat_at=now)
+        self.job.heartbeat_at = now
 
     def on_event(self, event: ProgressEvent) -> None:
         progress = {

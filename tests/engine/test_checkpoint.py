@@ -1,4 +1,5 @@
 import json
+import shutil
 import time
 from unittest import mock
 
@@ -132,3 +133,94 @@ def test_a_resumed_run_reports_the_speed_and_eta_of_the_frames_it_makes_itself(f
         assert event.eta_seconds >= (event.total - event.frame) * seconds_per_frame
     done, seconds = events[-1]
     assert done.phase == "done" and 15 / seconds <= done.fps <= 1 / seconds_per_frame
+
+
+def small_frames(count):
+    return iter([np.full((16, 16, 3), i * 10, np.uint8) for i in range(count)])
+
+
+def test_the_store_tells_each_file_it_commits_a_chunks_hash_first(tmp_path):
+    told = []
+
+    def on_file(path):
+        assert path.is_file()  # whole and under its name when told
+        if path.suffix == ".mkv":
+            assert path.with_suffix(".sha256").name in told  # a copy has the hash before the chunk
+        told.append(path.name)
+
+    store = ChunkStore(tmp_path, source_sha256="x", recipe={}, chunk_frames=4, fps=12, on_file=on_file)
+    assert store.write(small_frames(10), 0) == 10
+    assert told == ["manifest.json", "chunk-00000.sha256", "chunk-00000.mkv", "chunk-00001.sha256",
+                    "chunk-00001.mkv", "chunk-00002.sha256", "chunk-00002.mkv", "manifest.json"]
+    assert json.loads((tmp_path / "manifest.json").read_text())["total_frames"] == 10
+
+
+def test_damaged_chunks_dropped_on_resume_are_told_so_that_a_copy_drops_them_too(tmp_path):
+    ChunkStore(tmp_path, source_sha256="x", recipe={}, chunk_frames=4, fps=12).write(small_frames(12), 0)
+    (tmp_path / "chunk-00001.mkv").write_bytes(b"changed")
+    told, removed = [], []
+    store = ChunkStore(tmp_path, source_sha256="x", recipe={}, chunk_frames=4, fps=12,
+                       on_file=lambda path: told.append(path.name), on_file_removed=lambda path: removed.append(path.name))
+    assert sorted(removed) == ["chunk-00001.mkv", "chunk-00001.sha256", "chunk-00002.mkv", "chunk-00002.sha256"]
+    assert removed.index("chunk-00001.mkv") < removed.index("chunk-00001.sha256")  # never a chunk without its hash
+    assert told == ["manifest.json"] and not store.complete  # no longer says it is complete
+    assert store.finished_chunks() == 1
+
+
+@pytest.mark.parametrize("manifest", [None, '{"format": 1, "sour'], ids=["missing", "cut short"])
+def test_chunks_whose_manifest_is_missing_or_cut_short_are_made_again(tmp_path, manifest):
+    ChunkStore(tmp_path, source_sha256="x", recipe={}, chunk_frames=4, fps=12).write(small_frames(8), 0)
+    if manifest is None:
+        (tmp_path / "manifest.json").unlink()
+    else:
+        (tmp_path / "manifest.json").write_text(manifest)
+    removed = []
+    store = ChunkStore(tmp_path, source_sha256="x", recipe={}, chunk_frames=4, fps=12,
+                       on_file_removed=lambda path: removed.append(path.name))
+    assert store.finished_chunks() == 0 and len(removed) == 4
+    assert json.loads((tmp_path / "manifest.json").read_text())["source_sha256"] == "x"
+
+
+def test_a_failing_callback_fails_the_write_but_keeps_the_committed_chunk_whole(tmp_path):
+    def on_file(path):
+        if path.name == "chunk-00001.mkv":
+            raise ConnectionError("the copy is unreachable")
+
+    store = ChunkStore(tmp_path, source_sha256="x", recipe={}, chunk_frames=4, fps=12, on_file=on_file)
+    with pytest.raises(ConnectionError):
+        store.write(small_frames(12), 0)
+    assert store.finished_chunks() == 2 and not list(tmp_path.glob("*.partial"))
+    again = ChunkStore(tmp_path, source_sha256="x", recipe={}, chunk_frames=4, fps=12)
+    assert again.finished_chunks() == 2  # both whole: their hashes match
+
+
+def test_a_run_resumes_on_another_machine_from_a_copy_the_callbacks_kept(film_clip, tmp_path):
+    # The copy is what another machine fetches: a folder kept only through the callbacks.
+    copy = tmp_path / "copy"
+    copy.mkdir()
+
+    def keep(path):
+        shutil.copyfile(path, copy / path.name)
+
+    def drop(path):
+        (copy / path.name).unlink()
+
+    with pytest.raises(Cancelled):
+        Pipeline(load_recipe("film-light"), chunk_frames=8).run(
+            film_clip, tmp_path / "out.mp4", checkpoint_dir=tmp_path / "first", on_checkpoint_file=keep,
+            on_checkpoint_file_removed=drop, should_cancel=mock.Mock(side_effect=[False] * 20 + [True]))
+    assert sorted(p.name for p in copy.iterdir()) == ["chunk-00000.mkv", "chunk-00000.sha256", "chunk-00001.mkv",
+                                                    "chunk-00001.sha256", "manifest.json"]
+    copy.joinpath("chunk-00001.mkv").write_bytes(b"changed on the way")
+    other = tmp_path / "other"
+    shutil.copytree(copy, other)
+    events = []
+    with mock.patch.object(ChunkStore, "remove"):
+        Pipeline(load_recipe("film-light"), chunk_frames=8, progress_interval=0).run(
+            film_clip, tmp_path / "out.mp4", checkpoint_dir=other, on_event=events.append,
+            on_checkpoint_file=keep, on_checkpoint_file_removed=drop)
+    # Chunk 0 was trusted; the changed chunk 1 was made again from its deflicker context (7 frames) on.
+    assert min(e.frame for e in events if e.phase == "restore") == 8 - 7 + 1
+    kept, local = checkpoint_frames(copy), checkpoint_frames(other)
+    assert len(kept) == len(local) == 24 and all(np.array_equal(a, b) for a, b in zip(kept, local))
+    assert json.loads((copy / "manifest.json").read_text())["total_frames"] == 24

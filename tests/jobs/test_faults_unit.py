@@ -7,14 +7,16 @@ from unittest import mock
 
 import av
 import pytest
+from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from engine.checkpoint import _ChunkWriter
 from engine.io import VideoEncoder
 from jobs import events
-from jobs.services.lifecycle import job_checkpoint_dir
+from jobs.services.lifecycle import job_checkpoint_folder
 from jobs.services.run import RunOutcome, job_run
 from jobs.models import Job, JobState
+from restoration_site.media import media_delete, media_list, media_save_bytes
 from tests.jobs.factories import job_for
 
 
@@ -73,14 +75,17 @@ def test_a_damaged_chunk_whose_source_is_damaged_too_fails_the_job_with_a_messag
                                                                                no_events, settings):
     settings.JOB_CHUNK_FRAMES = 8
     job = job_for(owner, film_clip)
-    folder = job_checkpoint_dir(job)
+    folder = job_checkpoint_folder(job)
     # The worker dies after two chunks (SystemExit is nothing the service handles, like SIGKILL).
     with mock.patch.object(_ChunkWriter, "commit", commit_then_die_at(2)):
         with pytest.raises(SystemExit):
             job_run(job_id=job.id)
-    assert len(list(folder.glob("chunk-*.mkv"))) == 2
-    chunk = folder / "chunk-00001.mkv"
-    chunk.write_bytes(chunk.read_bytes()[:400])
+    assert len([name for name in media_list(folder) if name.endswith(".mkv")]) == 2
+    chunk = f"{folder}/chunk-00001.mkv"
+    with default_storage.open(chunk, "rb") as stored:
+        cut = stored.read()[:400]
+    media_delete(chunk)
+    media_save_bytes(cut, chunk)
     Path(job.source.path).write_bytes(b"\0" * 4096)  # the source it would be made again from is damaged too
     make_stale(job, settings)
 
@@ -88,7 +93,7 @@ def test_a_damaged_chunk_whose_source_is_damaged_too_fails_the_job_with_a_messag
     job.refresh_from_db()
     assert (job.state, job.attempts) == (JobState.FAILED, 2)
     assert job.error == "The file is not an image or video we can read."
-    assert not job.result and not folder.exists()
+    assert not job.result and media_list(folder) == []
 
 
 class UnreachableLayer:

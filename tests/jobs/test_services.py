@@ -10,11 +10,12 @@ from PIL import Image
 
 from engine.io import probe
 from jobs.services.launch import job_create_from_upload, recipe_resolve
-from jobs.services.lifecycle import job_cancel, job_checkpoint_dir
+from jobs.services.lifecycle import job_cancel, job_checkpoint_folder
 from jobs.services.reaper import job_assets_sweep, jobs_reap_stale
 from jobs.services.run import JobProgress, RunOutcome, job_run
 from jobs.models import Job, JobState
 from restoration_site.errors import ApplicationError
+from restoration_site.media import media_list
 from tests.jobs.factories import job_for, upload_of
 
 
@@ -173,7 +174,7 @@ def test_a_job_running_elsewhere_is_left_alone_until_its_heartbeat_is_stale(owne
 def test_a_job_resumes_from_its_checkpoint_and_cleans_it_up(owner, film_clip, media_root, no_events, settings):
     settings.JOB_CHUNK_FRAMES = 8
     job = job_for(owner, film_clip)
-    folder = job_checkpoint_dir(job)
+    folder = job_checkpoint_folder(job)
     real_should_cancel = JobProgress.should_cancel
     polls = []
 
@@ -186,7 +187,8 @@ def test_a_job_resumes_from_its_checkpoint_and_cleans_it_up(owner, film_clip, me
     with mock.patch.object(JobProgress, "should_cancel", worker_dies_after_two_chunks):
         with pytest.raises(SystemExit):
             job_run(job_id=job.id)
-    assert sorted(p.name for p in folder.glob("chunk-*.mkv")) == ["chunk-00000.mkv", "chunk-00001.mkv"]
+    assert [name for name in media_list(folder) if name.endswith(".mkv")] == [
+        f"{folder}/chunk-00000.mkv", f"{folder}/chunk-00001.mkv"]
     Job.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS + 1))
     frames_seen = []
     real_on_event = JobProgress.on_event
@@ -202,7 +204,7 @@ def test_a_job_resumes_from_its_checkpoint_and_cleans_it_up(owner, film_clip, me
     # Two chunks of 8 were kept; film-light's deflicker needs 7 frames of context before frame 16.
     assert min(f for phase, f in frames_seen if phase == "restore") == 16 - 7 + 1
     assert probe(job.result.path).frame_count == 24
-    assert not folder.exists()
+    assert media_list(folder) == []
 
 
 def test_the_reaper_requeues_a_job_whose_worker_vanished_then_gives_up(owner, film_clip, media_root, no_events,
