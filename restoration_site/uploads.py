@@ -2,7 +2,6 @@
 uploaded picture given with a launch."""
 from __future__ import annotations
 
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -63,18 +62,6 @@ def inspect_media(path: Path) -> MediaInfo:
             raise ApplicationError(_("The video lasts %(d).0f s; at most %(max).0f s are allowed.") % {
                 "d": info.duration, "max": settings.UPLOAD_MAX_SECONDS})
     return info
-
-
-def store_media(path: Path, info: MediaInfo, destination: Path) -> Path:
-    """Store a checked file at `destination` (no suffix): images re-encoded to PNG, videos copied."""
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    if info.kind == "image":
-        stored = destination.with_suffix(".png")
-        write_image(stored, read_image(path))
-    else:
-        stored = destination.with_suffix(VIDEO_SUFFIX.get(info.format, ".mp4"))
-        shutil.copyfile(path, stored)
-    return stored
 
 
 def store_checked_media(path: Path, info: MediaInfo, name: str) -> str:

@@ -25,7 +25,8 @@ from restoration_site.storage_url import media_storage_from_url
 import site_processes  # scripts/site_processes.py, put on the path by tests/conftest.py
 
 from .clients import Watcher, launch, wait_for
-from .conftest import Site, test_database_url
+from .conftest import Site
+from .conftest import test_database_url as database_url  # an alias, so pytest does not collect it
 
 FRAMES = 96
 CHUNK = 16
@@ -47,7 +48,7 @@ def machines(transactional_db, settings, tmp_path, seaweedfs):
     logs.mkdir()
     redis_port, web_port = site_processes.free_port(), site_processes.free_port()
     shared = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-    shared.update(DJANGO_SETTINGS_MODULE="restoration_site.settings", DATABASE_URL=test_database_url(),
+    shared.update(DJANGO_SETTINGS_MODULE="restoration_site.settings", DATABASE_URL=database_url(),
                   REDIS_URL=f"redis://127.0.0.1:{redis_port}/0", MEDIA_STORAGE_URL=storage_url, DEBUG="1",
                   PYTHONUNBUFFERED="1", JOB_STALE_SECONDS="3", JOB_REAP_INTERVAL="1", JOB_CHUNK_FRAMES=str(CHUNK))
 
