@@ -50,6 +50,9 @@ def announce_worker(sender, **kwargs):
                       **machine_capabilities())
     workers.worker_announce(**_announced)
     _last_heartbeat[0] = time.monotonic()
+    swept = workers.worker_scratch_sweep()
+    if swept:
+        logger.info("Removed the scratch folders of %d finished jobs: %s", len(swept), ", ".join(swept))
 
 
 @heartbeat_sent.connect
