@@ -179,8 +179,18 @@ JOB_WORKER_STALE_SECONDS = int(os.environ.get("JOB_WORKER_STALE_SECONDS", 90))
 # The ETA's guess before any job with the same stages has been measured: megapixels per second
 # for one stage, deliberately low so a first estimate errs on the long side.
 JOB_ETA_DEFAULT_MPX_PER_SECOND = float(os.environ.get("JOB_ETA_DEFAULT_MPX_PER_SECOND", 0.5))
+# The periodic repairs go to a queue of their own, `maintenance`, which a small worker of its own
+# consumes (scripts/run.py starts one; see the README's "Scaling out"): the reaper then runs while
+# every job worker is busy with a long job, or down, which is when it is needed.
+MAINTENANCE_QUEUE = "maintenance"
+CELERY_TASK_ROUTES = {name: {"queue": MAINTENANCE_QUEUE} for name in (
+    "jobs.reap_stale_jobs", "gallery.make_missing_posters", "jobs.sweep_job_assets")}
+JOB_REAP_INTERVAL = float(os.environ.get("JOB_REAP_INTERVAL", 60))
 CELERY_BEAT_SCHEDULE = {
-    "reap-stale-jobs": {"task": "jobs.reap_stale_jobs", "schedule": float(os.environ.get("JOB_REAP_INTERVAL", 60))},
+    # A round not run within its interval is dropped (the next one does the same work), so rounds
+    # do not pile up while the maintenance worker is away.
+    "reap-stale-jobs": {"task": "jobs.reap_stale_jobs", "schedule": JOB_REAP_INTERVAL,
+                        "options": {"expires": JOB_REAP_INTERVAL}},
     # Posters whose task never ran (broker down at upload) or failed are made later.
     "make-missing-posters": {"task": "gallery.make_missing_posters", "schedule": 300.0},
     # Reference photos and scribbles that no job or version uses any more.
