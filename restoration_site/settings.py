@@ -8,9 +8,9 @@ import os
 from pathlib import Path
 
 import dj_database_url
-from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from restoration_site.secret_key import secret_key_from_file
 from restoration_site.storage_url import media_storage_from_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -24,12 +24,17 @@ def env_list(name: str, default: str) -> list[str]:
     return [part.strip() for part in os.environ.get(name, default).split(",") if part.strip()]
 
 
-DEBUG = env_bool("DEBUG", True)
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    SECRET_KEY = "insecure-development-key-only-for-debug"
+# --- Production by default: DEBUG, SECRET_KEY and TLS (see also the end of this file) ---
+# Debug pages only when asked for with DEBUG=1: they show settings and the URL list.
+DEBUG = env_bool("DEBUG", False)
+# Without SECRET_KEY, a random key made at the first start and kept in SECRET_KEY_FILE, so that every
+# process of the site (web, workers, beat) and every later start use the same one.
+SECRET_KEY_FILE = Path(os.environ.get("SECRET_KEY_FILE", BASE_DIR / "var" / "secret_key"))
+SECRET_KEY = os.environ.get("SECRET_KEY", "") or secret_key_from_file(SECRET_KEY_FILE)
+# BEHIND_TLS=1: the site is reached over HTTPS (a proxy passing X-Forwarded-Proto): plain HTTP is
+# redirected, cookies are secure and HSTS is sent. Without it plain HTTP works (loopback, tests).
+BEHIND_TLS = env_bool("BEHIND_TLS", False)
+# --- end of the production block ---
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
@@ -174,8 +179,18 @@ JOB_WORKER_STALE_SECONDS = int(os.environ.get("JOB_WORKER_STALE_SECONDS", 90))
 # The ETA's guess before any job with the same stages has been measured: megapixels per second
 # for one stage, deliberately low so a first estimate errs on the long side.
 JOB_ETA_DEFAULT_MPX_PER_SECOND = float(os.environ.get("JOB_ETA_DEFAULT_MPX_PER_SECOND", 0.5))
+# The periodic repairs go to a queue of their own, `maintenance`, which a small worker of its own
+# consumes (scripts/run.py starts one; see the README's "Scaling out"): the reaper then runs while
+# every job worker is busy with a long job, or down, which is when it is needed.
+MAINTENANCE_QUEUE = "maintenance"
+CELERY_TASK_ROUTES = {name: {"queue": MAINTENANCE_QUEUE} for name in (
+    "jobs.reap_stale_jobs", "gallery.make_missing_posters", "jobs.sweep_job_assets")}
+JOB_REAP_INTERVAL = float(os.environ.get("JOB_REAP_INTERVAL", 60))
 CELERY_BEAT_SCHEDULE = {
-    "reap-stale-jobs": {"task": "jobs.reap_stale_jobs", "schedule": float(os.environ.get("JOB_REAP_INTERVAL", 60))},
+    # A round not run within its interval is dropped (the next one does the same work), so rounds
+    # do not pile up while the maintenance worker is away.
+    "reap-stale-jobs": {"task": "jobs.reap_stale_jobs", "schedule": JOB_REAP_INTERVAL,
+                        "options": {"expires": JOB_REAP_INTERVAL}},
     # Posters whose task never ran (broker down at upload) or failed are made later.
     "make-missing-posters": {"task": "gallery.make_missing_posters", "schedule": 300.0},
     # Reference photos and scribbles that no job or version uses any more.
@@ -224,8 +239,10 @@ SPECTACULAR_SETTINGS = {
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-if not DEBUG:
+if BEHIND_TLS:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # Load balancers' health checks come over plain HTTP from inside.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True

@@ -1,8 +1,10 @@
-"""Set up and run the whole site on one machine: Redis, a Celery worker and the ASGI server.
+"""Set up and run the whole site on one machine: Redis, Celery workers and beat, and the ASGI server.
 
 Usage: python scripts/run.py [--host 127.0.0.1] [--port 8000]   (the README's `make run`)
 With MEDIA_STORAGE=seaweedfs (and no MEDIA_STORAGE_URL) it starts a local SeaweedFS for the media.
-Ctrl-C stops every process this started.
+A process that exits is started again (site_processes.Supervisor). Ctrl-C stops every process this
+started: the web server and beat first, then the workers warmly (a running job is handed back, to
+resume at the next start), the media store and Redis last.
 """
 from __future__ import annotations
 
@@ -18,6 +20,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import site_processes  # noqa: E402
 
 ROOT = site_processes.ROOT
+# A worker handing back its job stops at the job's next frame; a slow recipe's frame can take a while.
+WORKER_STOP_GRACE = float(os.environ.get("WORKER_STOP_GRACE", 90))
+STOP_ORDER = [["web", "beat"], ["worker", "maintenance worker"], ["seaweedfs"], ["redis"]]
+
+
+class Interrupted(Exception):
+    """Ctrl-C (or SIGTERM) while the site was still starting."""
 
 
 def manage(*args: str, env: dict) -> None:
@@ -42,12 +51,17 @@ def main() -> int:
         return 2
     var = ROOT / "var"
     (var / "log").mkdir(parents=True, exist_ok=True)
-    processes: list[subprocess.Popen] = []
-    stopping = False
+
+    def log(name: str):
+        return open(var / "log" / f"{name}.log", "ab")
+
+    supervisor = site_processes.Supervisor()
+    state = {"starting": True, "stopping": False}
 
     def on_signal(signum, frame):
-        nonlocal stopping
-        stopping = True
+        state["stopping"] = True
+        if state["starting"]:
+            raise Interrupted
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
@@ -55,7 +69,8 @@ def main() -> int:
         if "REDIS_URL" not in env:
             redis_port = site_processes.free_port()
             print(f"Starting Redis on 127.0.0.1:{redis_port} ({site_processes.redis_server_binary()})")
-            processes.append(site_processes.start_redis(redis_port, var / "redis", log=open(var / "log" / "redis.log", "ab")))
+            redis_log = log("redis")
+            supervisor.start("redis", lambda: site_processes.start_redis(redis_port, var / "redis", log=redis_log))
             env["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
         else:
             print(f"Using Redis at {env['REDIS_URL']}")
@@ -64,9 +79,14 @@ def main() -> int:
         elif media_storage == "seaweedfs":
             s3_port = site_processes.free_port()
             print(f"Starting SeaweedFS (S3) on 127.0.0.1:{s3_port} ({site_processes.seaweedfs_binary()})")
-            seaweedfs = site_processes.start_seaweedfs(s3_port, var / "seaweedfs",
-                                                       log=open(var / "log" / "seaweedfs.log", "ab"))
-            processes.append(seaweedfs.process)
+            seaweedfs = site_processes.start_seaweedfs(s3_port, var / "seaweedfs", log=log("seaweedfs"))
+            credentials = (seaweedfs.access_key, seaweedfs.secret_key)
+            seaweedfs_log = log("seaweedfs")
+            # Started again with the same credentials, which the other processes hold.
+            supervisor.children.append(site_processes.Child(
+                "seaweedfs", lambda: site_processes.start_seaweedfs(
+                    s3_port, var / "seaweedfs", log=seaweedfs_log, credentials=credentials).process,
+                10.0, seaweedfs.process, time.monotonic()))
             seaweedfs.create_bucket("media")
             env["MEDIA_STORAGE_URL"] = seaweedfs.storage_url("media")
         print("Preparing the database, static files and demo content")
@@ -75,26 +95,35 @@ def main() -> int:
         manage("seed_demo", env=env)
         # A machine with a GPU takes the GPU recipes too; the worker tells the site what it can run.
         queues, name = ("cpu,gpu", "gpu") if site_processes.has_gpu() else ("cpu", "cpu")
-        print(f"Starting a Celery worker (queues: {queues}), Celery beat (periodic tasks) and the ASGI server (daphne)")
-        worker_log = open(var / "log" / "worker.log", "ab")
-        processes.append(site_processes.start_worker(env, queues=queues, name=name, log=worker_log))
-        processes.append(site_processes.start_beat(env, var / "celerybeat-schedule", log=open(var / "log" / "beat.log", "ab")))
-        processes.append(site_processes.start_web(env, args.host, args.port, log=open(var / "log" / "web.log", "ab")))
-        print(f"\nThe site is up at http://{args.host}:{args.port}/  (logs in var/log/; Ctrl-C stops everything)\n")
-        while not stopping:
-            for process in processes:
-                if process.poll() is not None:
-                    print(f"A process exited (code {process.returncode}): {' '.join(process.args[:4])}; stopping.",
-                          file=sys.stderr)
-                    return 1
+        print(f"Starting a Celery worker (queues: {queues}), a maintenance worker and Celery beat (periodic "
+              "repairs), and the ASGI server (daphne)")
+        worker_log, maintenance_log, beat_log, web_log = log("worker"), log("maintenance"), log("beat"), log("web")
+        supervisor.start("worker", lambda: site_processes.start_worker(env, queues=queues, name=name, log=worker_log),
+                         grace=WORKER_STOP_GRACE)
+        supervisor.start("maintenance worker", lambda: site_processes.start_maintenance_worker(env, log=maintenance_log),
+                         grace=WORKER_STOP_GRACE)
+        supervisor.start("beat", lambda: site_processes.start_beat(env, var / "celerybeat-schedule", log=beat_log))
+        supervisor.start("web", lambda: site_processes.start_web(env, args.host, args.port, log=web_log))
+        state["starting"] = False
+        print(f"\nThe site is up at http://{args.host}:{args.port}/  (logs in var/log/; Ctrl-C stops everything)\n",
+              flush=True)
+        while not state["stopping"]:
+            trouble = supervisor.watch()
+            if trouble:
+                print(trouble, file=sys.stderr)
+                return 1
             time.sleep(0.5)
         return 0
+    except Interrupted:
+        return 130
     except (RuntimeError, subprocess.CalledProcessError) as exc:
         print(f"Could not start the site: {exc}", file=sys.stderr)
         return 1
     finally:
-        print("Stopping…")
-        site_processes.stop(list(reversed(processes)))
+        state["starting"] = False  # a second Ctrl-C must not break off the stopping
+        print("Stopping: the web server and beat, then the workers (a running job is handed back), Redis last…",
+              flush=True)
+        supervisor.stop(STOP_ORDER)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ start exactly the same real components.
 """
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
 import os
 import secrets
@@ -16,9 +18,9 @@ import sys
 import sysconfig
 import time
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,7 +32,10 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def port_is_free(host: str, port: int) -> bool:
+    """Whether a server could listen on host:port now. As servers do, SO_REUSEADDR is set first, so
+    connections of a stopped server still in TIME_WAIT do not count as the port in use."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
@@ -73,7 +78,11 @@ def start_redis(port: int, data_dir: Path, *, log=None) -> subprocess.Popen:
     import redis
 
     client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=0.5)
-    wait_until(client.ping, timeout=15, what="Redis", process=process)
+    try:
+        wait_until(client.ping, timeout=15, what="Redis", process=process)
+    except BaseException:
+        stop([process])
+        raise
     return process
 
 
@@ -146,15 +155,16 @@ def _unused_port(taken: set[int], *, grpc_offset: int = 0) -> int:
         return candidate
 
 
-def start_seaweedfs(port: int, data_dir: Path, *, log=None) -> SeaweedFS:
+def start_seaweedfs(port: int, data_dir: Path, *, log=None, credentials: tuple[str, str] | None = None) -> SeaweedFS:
     """An all-in-one SeaweedFS (`weed mini`: master, volume server, filer, S3 gateway) on loopback.
 
     S3 answers at 127.0.0.1:`port`; data stays in `data_dir`. The gateway knows one identity, with an
-    access key and secret made for this start (written to `data_dir`, readable by this user only).
+    access key and secret made for this start unless `credentials` gives them (a restart keeps the
+    ones the other processes know), written to `data_dir`, readable by this user only.
     Every other port is a free one, and SeaweedFS's telemetry is off.
     """
     data_dir.mkdir(parents=True, exist_ok=True)
-    access_key, secret_key = f"site-{secrets.token_hex(8)}", secrets.token_urlsafe(30)
+    access_key, secret_key = credentials or (f"site-{secrets.token_hex(8)}", secrets.token_urlsafe(30))
     identities = data_dir / "s3-identities.json"
     identities.unlink(missing_ok=True)
     with os.fdopen(os.open(identities, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
@@ -196,17 +206,25 @@ def has_gpu() -> bool:
     return probe.stdout.strip() == "True"
 
 
-def start_worker(env: dict, *, queues: str = "cpu", name: str = "cpu", log=None) -> subprocess.Popen:
+def start_worker(env: dict, *, queues: str = "cpu", name: str = "cpu", log=None,
+                 pool: str = "prefork") -> subprocess.Popen:
+    """A Celery worker running one task at a time from `queues`."""
     return subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "restoration_site", "worker", "--loglevel", "INFO",
-         "--concurrency", "1", "--queues", queues, "--hostname", f"{name}@%h", "--without-mingle",
+         "--concurrency", "1", "--pool", pool, "--queues", queues, "--hostname", f"{name}@%h", "--without-mingle",
          "--without-gossip"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT if log else None, start_new_session=True,
     )
 
 
+def start_maintenance_worker(env: dict, *, log=None) -> subprocess.Popen:
+    """The worker of the periodic repairs (queue `maintenance`: the reaper, missing posters, the asset
+    sweep): in one process of its own, so they run while every job worker is busy or down."""
+    return start_worker(env, queues="maintenance", name="maintenance", pool="solo", log=log)
+
+
 def start_beat(env: dict, schedule: Path, *, log=None) -> subprocess.Popen:
-    """Celery beat: runs the periodic tasks (the stale-job reaper). One per deployment."""
+    """Celery beat: sends the periodic tasks to the `maintenance` queue. One per deployment."""
     return subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "restoration_site", "beat", "--loglevel", "INFO",
          "--schedule", str(schedule)],
@@ -223,30 +241,141 @@ def worker_ready(env: dict) -> bool:
     return result.returncode == 0 and "pong" in result.stdout
 
 
-def start_web(env: dict, host: str, port: int, *, log=None) -> subprocess.Popen:
+def answers_http(host: str, port: int) -> bool:
+    """Whether host:port answers GET / with anything but a server error. Redirects are not followed:
+    behind TLS the site answers plain HTTP with a redirect to HTTPS, which still means it is up."""
+    connection = http.client.HTTPConnection(host, port, timeout=2)
+    try:
+        connection.request("GET", "/")
+        return connection.getresponse().status < 500
+    finally:
+        connection.close()
+
+
+def start_web(env: dict, host: str, port: int, *, log=None, timeout: float = 60) -> subprocess.Popen:
+    """daphne on host:port, once it answers; if it does not within `timeout`, it is stopped."""
     process = subprocess.Popen(
         [sys.executable, "-m", "daphne", "-b", host, "-p", str(port), "restoration_site.asgi:application"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT if log else None, start_new_session=True,
     )
-    url = f"http://{host}:{port}/"
-
-    def answers() -> bool:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status < 500
-
-    wait_until(answers, timeout=60, what="The web server", process=process)
+    try:
+        wait_until(lambda: answers_http(host, port), timeout=timeout, what="The web server", process=process)
+    except BaseException:
+        stop([process])
+        raise
     return process
 
 
 def stop(processes: list[subprocess.Popen], *, grace: float = 10.0) -> None:
-    """SIGTERM every process (a Celery worker then finishes or hands back its job), SIGKILL after `grace`."""
+    """SIGTERM each process itself, SIGKILL its whole process group after `grace` seconds.
+
+    Only the main process is asked: a Celery worker then shuts down warmly, its pool process handing
+    back the running job (see jobs.tasks); a signal to the whole group would kill the pool process
+    mid-frame. Each was started in a session of its own, so the group is what it started.
+    """
     for process in processes:
         if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process.pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
     for process in processes:
         try:
             process.wait(max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def stop_leftovers(process: subprocess.Popen) -> None:
+    """SIGKILL what an exited process left in its process group (a Celery pool process whose main
+    process was killed), so that nothing runs unwatched."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+@dataclass
+class Child:
+    """One of the site's processes, and how to start it again."""
+
+    name: str
+    start: Callable[[], subprocess.Popen]
+    grace: float
+    process: subprocess.Popen
+    started_at: float
+    quick_exits: int = 0
+    restart_at: float | None = None
+
+
+class Supervisor:
+    """Starts the site's processes and starts again one that exits, as supervisord would.
+
+    A process that exits is started again after a pause that doubles with each exit soon after its
+    start (`first_delay` s, up to `max_delay`); one that stayed up `stable_seconds` starts the count
+    afresh. After `max_quick_exits` such exits in a row it gives up: `watch` then returns why.
+    Each exit and restart is a line on `out`.
+    """
+
+    def __init__(self, *, out=sys.stdout, first_delay: float = 1.0, max_delay: float = 30.0,
+                 stable_seconds: float = 60.0, max_quick_exits: int = 6):
+        self.children: list[Child] = []
+        self.out = out
+        self.first_delay, self.max_delay = first_delay, max_delay
+        self.stable_seconds, self.max_quick_exits = stable_seconds, max_quick_exits
+
+    def start(self, name: str, start: Callable[[], subprocess.Popen], *, grace: float = 10.0) -> subprocess.Popen:
+        """Start a process now (raising if it does not come up) and watch it from then on."""
+        process = start()
+        self.children.append(Child(name, start, grace, process, time.monotonic()))
+        return process
+
+    def process(self, name: str) -> subprocess.Popen:
+        return next(child.process for child in self.children if child.name == name)
+
+    def _say(self, text: str) -> None:
+        print(f"[{time.strftime('%H:%M:%S')}] {text}", file=self.out, flush=True)
+
+    def watch(self) -> str | None:
+        """Look at every process once: note exits, start again those whose pause is over. Returns
+        a message when one exits too often to go on."""
+        for child in self.children:
+            now = time.monotonic()
+            if child.restart_at is not None:
+                if now >= child.restart_at:
+                    self._restart(child)
+                continue
+            code = child.process.poll()
+            if code is None:
+                continue
+            stop_leftovers(child.process)
+            up = now - child.started_at
+            child.quick_exits = 0 if up >= self.stable_seconds else child.quick_exits + 1
+            if child.quick_exits >= self.max_quick_exits:
+                return (f"{child.name} exited {child.quick_exits} times within {self.stable_seconds:.0f} s of "
+                        f"starting (last exit code {code}); giving up. Its log is in var/log/.")
+            delay = min(self.max_delay, self.first_delay * 2 ** max(0, child.quick_exits - 1))
+            child.restart_at = now + delay
+            self._say(f"{child.name} exited with code {code} after {up:.0f} s up; starting it again in {delay:g} s")
+        return None
+
+    def _restart(self, child: Child) -> None:
+        child.restart_at = None
+        child.started_at = time.monotonic()
+        try:
+            child.process = child.start()
+        except (RuntimeError, subprocess.CalledProcessError, OSError) as exc:
+            # The old process stays in place: the next look counts this as a quick exit.
+            self._say(f"{child.name} did not start again: {exc}")
+            return
+        self._say(f"{child.name} started again (pid {child.process.pid})")
+
+    def stop(self, order: list[list[str]]) -> None:
+        """Stop the processes group by group in `order` (names; the processes in one group at
+        once), then any not named; each gets its own grace before SIGKILL."""
+        named = [name for group in order for name in group]
+        groups = [[c for c in self.children if c.name in group] for group in order]
+        groups.append([c for c in self.children if c.name not in named])
+        for group in groups:
+            running = [c for c in group if c.process.poll() is None]
+            if running:
+                stop([c.process for c in running], grace=max(c.grace for c in running))

@@ -13,6 +13,7 @@ import time
 import uuid
 from datetime import timedelta
 from pathlib import Path, PurePosixPath
+from typing import Callable
 
 from django.conf import settings
 from django.db.models import F, Q
@@ -25,6 +26,7 @@ from engine.pipeline import Pipeline, ProgressEvent, output_suffix
 from engine.recipes import recipe_from_dict
 from jobs.models import Job, JobAsset, JobEvent, JobState, job_file_path
 from jobs.services.assets import recipe_with_asset_paths
+from jobs.services.dispatch import job_enqueue
 from jobs.services.lifecycle import (job_broadcast, job_checkpoint_discard, job_checkpoint_folder, job_event_record,
                                      job_transition)
 from jobs.services.reaper import jobs_reap_stale
@@ -40,8 +42,12 @@ class RunOutcome:
     SKIPPED = "skipped"  # finished, cancelled or gone: nothing to do
 
 
-def job_run(*, job_id: str, worker: str | None = None) -> str:
+def job_run(*, job_id: str, worker: str | None = None, should_hand_back: Callable[[], bool] | None = None) -> str:
     """Claim a job and run its recipe; the row ends succeeded, failed or cancelled.
+
+    When `should_hand_back` turns true (the worker is shutting down), the job stops at its next frame
+    and goes back to the queue, its stored checkpoint kept and its message sent again, so that the
+    next worker resumes it at once.
 
     A queued job is claimed; so is a running job whose heartbeat is older than JOB_STALE_SECONDS
     (its worker died): it resumes from its checkpoint. The claim is one conditional UPDATE, so two
@@ -63,7 +69,7 @@ def job_run(*, job_id: str, worker: str | None = None) -> str:
     # and no other attempt (here or elsewhere) shares it. Nothing in it outlives the attempt.
     scratch = scratch_dir("jobs", str(job.id), f"attempt-{job.attempts}-{uuid.uuid4().hex[:8]}")
     try:
-        _run_attempt(job, scratch)
+        _run_attempt(job, scratch, should_hand_back=should_hand_back)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
         with contextlib.suppress(OSError):
@@ -75,10 +81,10 @@ class ResultNotStored(Exception):
     """The restored file was made but could not be saved to the media store."""
 
 
-def _run_attempt(job: Job, scratch: Path) -> None:
+def _run_attempt(job: Job, scratch: Path, *, should_hand_back: Callable[[], bool] | None = None) -> None:
     """Fetch the source, the assets and the checkpoint so far into `scratch`, restore there while
     copying each checkpoint file to the store, store the result and end the job."""
-    reporter = JobProgress(job)
+    reporter = JobProgress(job, should_hand_back=should_hand_back)
     try:
         source = media_fetch(job.source.name, scratch / f"source{PurePosixPath(job.source.name).suffix}")
         assets = [(asset.role, asset.frame, str(_fetch_asset(asset, scratch / "assets"))) for asset in job.assets.all()]
@@ -95,7 +101,10 @@ def _run_attempt(job: Job, scratch: Path) -> None:
         except Exception as exc:  # a failed save leaves no object behind
             raise ResultNotStored from exc
     except Cancelled:
-        _finish(job, JobState.CANCELLED)
+        if reporter.handing_back and not Job.objects.filter(pk=job.pk, cancel_requested=True).exists():
+            _hand_back(job)
+        else:
+            _finish(job, JobState.CANCELLED)
     except EngineError as exc:
         _finish(job, JobState.FAILED, error=str(exc))
     except Exception as exc:
@@ -182,6 +191,19 @@ def _finish(job: Job, state: str, **fields) -> None:
     job_broadcast(job)
 
 
+def _hand_back(job: Job) -> None:
+    """The worker is stopping: the job goes back to the queue, its stored checkpoint kept, and its
+    message is sent again (or marked for the reaper if the broker is away). The attempt does not
+    count towards JOB_MAX_ATTEMPTS, which counts workers that died under the job."""
+    worker = job.worker
+    if not job_transition(job, JobState.QUEUED, source=JobState.RUNNING, worker="", attempts=F("attempts") - 1):
+        return
+    job_event_record(job, JobEvent.Kind.REQUEUED, worker=worker, handed_back=True)
+    job_broadcast(job)
+    job_enqueue(job)
+    logger.info("Job %s handed back to the queue: the worker is stopping", job.id)
+
+
 def _record_end(job: Job) -> None:
     """The timeline's last line, and for a success its speed for later ETAs."""
     if job.state == JobState.FAILED:
@@ -200,8 +222,10 @@ class JobProgress:
 
     CANCEL_POLL_SECONDS = 0.5
 
-    def __init__(self, job: Job):
+    def __init__(self, job: Job, *, should_hand_back: Callable[[], bool] | None = None):
         self.job = job
+        self._should_hand_back = should_hand_back or (lambda: False)
+        self.handing_back = False
         self._cancel = False
         self._cancel_checked = 0.0
         # A resumed attempt does not record again the chunks an earlier one finished.
@@ -246,6 +270,11 @@ class JobProgress:
         self._chunks_recorded = max(self._chunks_recorded, done)
 
     def should_cancel(self) -> bool:
+        """Whether the pipeline should stop: the user cancelled, or the worker is handing the job back."""
+        if not self.handing_back and self._should_hand_back():
+            self.handing_back = True
+        if self.handing_back:
+            return True
         now = time.monotonic()
         if not self._cancel and now - self._cancel_checked >= self.CANCEL_POLL_SECONDS:
             self._cancel_checked = now

@@ -129,9 +129,10 @@ def vanish(worker):
 def test_a_job_whose_worker_vanished_is_requeued_then_given_up(site, make_clip, tmp_path, restarted):
     session, job_id = launch(site, make_clip(FRAMES, seed=10))
     restarted.append(site_processes.start_beat(site.env, tmp_path / "beat-schedule", log=open(site.logs / "beat.log", "wb")))
+    restarted.append(site_processes.start_maintenance_worker(site.env, log=open(site.logs / "maintenance.log", "wb")))
     wait_for(lambda: frame_in_db(job_id) > 0, "the job to start restoring")
     vanish(site.worker)
-    # The reaper (sent by beat, run by any live worker) re-queues the job; the new worker resumes it.
+    # The reaper (sent by beat to the maintenance worker) re-queues the job; the new worker resumes it.
     restarted.append(site_processes.start_worker(site.env, name="second", log=open(site.logs / "worker-2.log", "wb")))
     wait_for(lambda: Job.objects.get(pk=job_id).attempts == 2 and frame_in_db(job_id) > 0,
              "the job to run again on the second worker", timeout=180)

@@ -66,6 +66,8 @@ def machines(transactional_db, settings, tmp_path, seaweedfs):
             processes.append(worker)
         processes.append(site_processes.start_beat(machine("beat"), tmp_path / "beat-schedule",
                                                    log=open(logs / "beat.log", "wb")))
+        # Beside beat, the worker of the periodic repairs (the reaper among them).
+        processes.append(site_processes.start_maintenance_worker(machine("beat"), log=open(logs / "maintenance.log", "wb")))
         processes.append(site_processes.start_web(site.env, "127.0.0.1", web_port, log=open(logs / "web.log", "wb")))
         site_processes.wait_until(lambda: site_processes.worker_ready(shared), timeout=60, what="The Celery workers")
         yield site
