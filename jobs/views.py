@@ -44,7 +44,8 @@ def job_new(request):
             except ApplicationError as exc:
                 field = exc.extra.get("field")
                 form.add_error(field if field in ("allow_cpu", "face_references") else "file", exc.message)
-        status = 400
+                status = exc.status_code  # e.g. 507 when the disk is full
+        status = status if status != 200 else 400
     return render(request, "jobs/new.html", {"form": form, "quota": user_quota(request.user)}, status=status)
 
 
