@@ -19,6 +19,8 @@ GALLERY_PAGE_SIZE = 24
 
 def _one(queryset: QuerySet, message: str, **lookup):
     """The row of `queryset` that matches `lookup`, or NotFound(message)."""
+    if any(isinstance(value, str) and "\x00" in value for value in lookup.values()):
+        raise NotFound(message)  # PostgreSQL refuses NUL in text with a DataError: no row has one
     try:
         return queryset.get(**lookup)
     except (queryset.model.DoesNotExist, ValueError, DjangoValidationError):  # absent, or not an id at all

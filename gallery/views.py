@@ -22,7 +22,10 @@ def home(request):
 
 @require_GET
 def gallery_list(request):
-    params = request.GET
+    # A NUL character (which PostgreSQL refuses in text) is never part of a search or a slug.
+    params = request.GET.copy()
+    for key in params:
+        params.setlist(key, [value.replace("\x00", "") for value in params.getlist(key)])
     try:
         decade = int(params["decade"]) if params.get("decade") else None
     except ValueError:
@@ -207,7 +210,10 @@ def profile(request, username):
 @staff_member_required
 def moderation(request):
     if request.method == "POST":
-        report = get_object_or_404(Report, pk=request.POST.get("report"))
+        report_id = request.POST.get("report", "")
+        if not report_id.isascii() or not report_id.isdigit():  # garbage is a 404, as a missing report is
+            raise Http404("No such report.")
+        report = get_object_or_404(Report, pk=int(report_id))
         try:
             services.report_resolve(moderator=request.user, report=report, hide=request.POST.get("action") == "hide")
         except ApplicationError as exc:

@@ -19,6 +19,7 @@ from jobs.forms import JobForm, RecipeForm
 from jobs.selectors import job_events, job_get_visible, job_snapshot, jobs_visible_to, queue_overview, user_quota
 from restoration_site.errors import ApplicationError, NotFound
 from restoration_site.media import media_response
+from restoration_site.uploads import HTTP_INSUFFICIENT_STORAGE
 
 
 @login_required
@@ -44,7 +45,9 @@ def job_new(request):
             except ApplicationError as exc:
                 field = exc.extra.get("field")
                 form.add_error(field if field in ("allow_cpu", "face_references") else "file", exc.message)
-        status = 400
+                if exc.status_code == HTTP_INSUFFICIENT_STORAGE:  # the server's fault, not the form's
+                    status = exc.status_code
+        status = status if status != 200 else 400
     return render(request, "jobs/new.html", {"form": form, "quota": user_quota(request.user)}, status=status)
 
 

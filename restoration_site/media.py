@@ -72,11 +72,26 @@ def _save(name: str, content) -> str:
     # The name is chosen first so that a save cut short can be removed: FileSystemStorage leaves
     # a partial file behind; s3transfer aborts its multipart upload, and a single PUT is whole or absent.
     chosen = default_storage.get_available_name(name)
+    made = _missing_local_folders(chosen)
     try:
         return default_storage.save(chosen, content)
     except BaseException:
         media_delete(chosen)
+        for folder in made:  # deepest first; the folders this save made, if still empty
+            try:
+                folder.rmdir()
+            except OSError:
+                break
         raise
+
+
+def _missing_local_folders(name: str) -> list[Path]:
+    """The folders under MEDIA_ROOT that saving `name` will make (local backend), deepest first."""
+    local = media_local_root(name)
+    if local is None:
+        return []
+    root = Path(settings.MEDIA_ROOT).resolve()
+    return [folder for folder in local.resolve().parents if root in folder.parents and not folder.exists()]
 
 
 def media_fetch(name: str, destination: str | Path) -> Path:
