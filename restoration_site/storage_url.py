@@ -108,3 +108,13 @@ def query_options(query: str) -> dict[str, str]:
 
 def bad_url(reason: str) -> ImproperlyConfigured:
     return ImproperlyConfigured(f"MEDIA_STORAGE_URL: {reason}. Expected e.g. {EXAMPLE}")
+
+
+def media_origin(storage: dict) -> str:
+    """The origin (scheme://host:port) that browsers fetch media from for the STORAGES entry `storage`:
+    the S3 endpoint's (presigned URLs are path-style, on the endpoint), or "" for files the site serves."""
+    endpoint = storage.get("OPTIONS", {}).get("endpoint_url", "")
+    if not endpoint:
+        return ""
+    parts = urllib.parse.urlsplit(endpoint)
+    return f"{parts.scheme}://{parts.netloc}"

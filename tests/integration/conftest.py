@@ -12,9 +12,34 @@ from django.db import connection
 from skimage import data
 
 from engine.synthetic import make_old_film
+from tests.integration import browser
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 import site_processes  # noqa: E402
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "browser: drives the site in Chromium (tests/integration/browser.py)")
+
+
+def pytest_collection_finish(session):
+    """The browser tests never skip: without Chromium a run that selects them stops at once, saying
+    how to install it."""
+    if browser.CHROMIUM is None and any(item.get_closest_marker("browser") for item in session.items):
+        pytest.exit(browser.MISSING_MESSAGE, returncode=pytest.ExitCode.USAGE_ERROR)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """A line saying how many browser tests ran, and in which browser."""
+    outcomes = {}
+    for outcome in ("passed", "failed", "error", "skipped"):
+        reports = [report for report in terminalreporter.stats.get(outcome, [])
+                   if "browser" in getattr(report, "keywords", {}) and (outcome != "passed" or report.when == "call")]
+        if reports:
+            outcomes[outcome] = len({report.nodeid for report in reports})
+    if outcomes:
+        counts = ", ".join(f"{count} {outcome}" for outcome, count in outcomes.items())
+        terminalreporter.write_line(f"browser tests: {counts} (Chromium: {browser.CHROMIUM})")
 
 
 @dataclass
