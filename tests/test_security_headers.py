@@ -131,3 +131,17 @@ def test_the_media_stores_origin_is_allowed_for_pictures_and_videos():
     assert policy["img-src"] == ["'self'", "data:", "blob:", "http://127.0.0.1:8333"]
     assert policy["media-src"] == ["'self'", "blob:", "http://127.0.0.1:8333"]
     assert policy["script-src"] == ["'self'"] and policy["connect-src"] == ["'self'"]
+
+
+def test_error_pages_are_the_sites_own_and_need_no_exception(db, owner):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(owner)
+    refused = client.post("/jobs/new/", {})  # no CSRF token
+    assert refused.status_code == 403
+    page = refused.content.decode()
+    assert "The form has expired" in page and inline_code(page) == []
+    missing = client.get("/no-such-page/")
+    assert missing.status_code == 404 and inline_code(missing.content.decode()) == []
+    assert parse_policy(missing["Content-Security-Policy"]) == POLICY

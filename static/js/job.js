@@ -114,7 +114,7 @@
     };
     socket.onclose = function (event) {
       el("job-connection").textContent = "";
-      if (event.code === 4401 || event.code === 4403) { el("job-connection").textContent = labels.forbidden; return; }
+      if (event.code === 4401 || event.code === 4403 || event.code === 4404) { el("job-connection").textContent = labels.forbidden; return; }
       if (stopped) return;
       el("job-connection").textContent = labels.reconnecting;
       setTimeout(connect, delay);
