@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 from gallery import selectors, services
 from gallery.forms import CommentForm, HomeworkForm, ReportForm
 from gallery.models import Comment, Item, Partner, Report, Version
-from restoration_site.errors import ApplicationError
+from restoration_site.errors import ApplicationError, NotFound
 from restoration_site.media import media_response
 
 
@@ -127,13 +127,14 @@ def comment_new(request, slug):
     if not form.is_valid():
         return _done(request, item, " ".join(e for errors in form.errors.values() for e in errors), messages.ERROR,
                      anchor="comments")
-    version = Version.objects.filter(uid=form.cleaned_data["version"], item=item).first() \
-        if form.cleaned_data["version"] else None
-    parent = Comment.objects.filter(pk=form.cleaned_data["parent"], item=item).first() \
-        if form.cleaned_data["parent"] else None
+    # What the form names must exist (a 404 otherwise); whether this user may see it is the service's rule.
+    version = selectors.version_get(uid=form.cleaned_data["version"]) if form.cleaned_data["version"] else None
+    parent = selectors.comment_get(comment_id=form.cleaned_data["parent"]) if form.cleaned_data["parent"] else None
     try:
         services.comment_create(author=request.user, item=item, body=form.cleaned_data["body"], version=version,
                                 parent=parent)
+    except NotFound:
+        raise  # a hidden version or comment is a 404 here as on the API (NotFoundMiddleware)
     except ApplicationError as exc:
         return _done(request, item, exc.message, messages.ERROR, anchor="comments")
     return _done(request, item, anchor="comments")
@@ -157,6 +158,8 @@ def comment_action(request, comment_id, action):
             messages.info(request, _("Thank you; a moderator will look at it."))
         else:
             raise Http404
+    except NotFound:
+        raise  # what this user may not see: a 404, as on the API
     except ApplicationError as exc:
         if exc.status_code == 403:
             raise Http404 from None  # do not reveal what a stranger cannot touch
@@ -182,6 +185,8 @@ def version_action(request, uid, action):
             messages.info(request, _("Thank you; a moderator will look at it."))
         else:
             raise Http404
+    except NotFound:
+        raise  # what this user may not see: a 404, as on the API
     except ApplicationError as exc:
         if exc.status_code == 403:
             raise Http404 from None
