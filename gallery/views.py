@@ -13,6 +13,7 @@ from gallery.forms import CommentForm, HomeworkForm, ReportForm
 from gallery.models import Comment, Item, Partner, Report, Version
 from restoration_site.errors import ApplicationError, NotFound
 from restoration_site.media import media_response
+from restoration_site.ratelimit import throttled
 
 
 @require_GET
@@ -93,6 +94,7 @@ def _wants_json(request) -> bool:
 
 @login_required
 @require_POST
+@throttled("homework")
 def homework_new(request, slug):
     item = get_object_or_404(Item, slug=slug)
     form = HomeworkForm(request.POST, request.FILES)
@@ -121,6 +123,7 @@ def homework_new(request, slug):
 
 @login_required
 @require_POST
+@throttled("comment")
 def comment_new(request, slug):
     item = get_object_or_404(Item, slug=slug)
     form = CommentForm(request.POST)
@@ -142,6 +145,7 @@ def comment_new(request, slug):
 
 @login_required
 @require_POST
+@throttled("report", only=lambda kwargs: kwargs["action"] == "report")
 def comment_action(request, comment_id, action):
     comment = get_object_or_404(Comment.objects.select_related("item"), pk=comment_id)
     try:
@@ -169,6 +173,7 @@ def comment_action(request, comment_id, action):
 
 @login_required
 @require_POST
+@throttled("report", only=lambda kwargs: kwargs["action"] == "report")
 def version_action(request, uid, action):
     version = get_object_or_404(Version.objects.select_related("item"), uid=uid)
     try:

@@ -181,11 +181,22 @@ def job_retry(*, job: Job) -> Job:
     return again
 
 
+def version_pictures_withheld(*, version, owner) -> int:
+    """How many of the pictures given to the job that made `version` (reference photos of people,
+    scribbles, colour references) "restore again" by `owner` leaves out: those of another person.
+    A published version carries its recipe and its result, never its author's pictures."""
+    if version.job_id is None:
+        return 0
+    return JobAsset.objects.filter(job_id=version.job_id).exclude(owner=owner).count()
+
+
 def job_create_from_version(*, owner, version, allow_cpu: bool = False, confirm: bool = False) -> Job:
     """"Restore again": a job on the version's item with the exact recipe that made the version.
 
     The pictures its job was given (reference photos, scribbles) travel only when they are the new
-    owner's own: another person's files are not shared with a copy of their recipe.
+    owner's own: another person's files are not shared with a copy of their recipe, and a job reads
+    only its owner's files. A faces recipe then runs without reference photos (the caller says so:
+    version_pictures_withheld); a colorize recipe that needs its scribbles is refused.
     """
     made_by = version.job
     assets = job_assets_copy(assets=made_by.assets.all(), owner=owner) if made_by is not None else []
