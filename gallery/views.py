@@ -70,7 +70,7 @@ def partner_logo(request, slug):
 @require_GET
 def version_media(request, uid, which):
     version = get_object_or_404(Version.objects.select_related("item"), uid=uid)
-    if version.is_hidden and not request.user.is_staff:  # as selectors.version_get_visible: staff only
+    if not selectors.version_shown_to(version, request.user):  # the one rule: hidden ones for staff only
         raise Http404("No such version.")
     field = {"media": version.web_media or version.media, "original": version.media,
              "poster": version.poster}.get(which)
