@@ -27,6 +27,35 @@ def _one(queryset: QuerySet, message: str, **lookup):
         raise NotFound(message) from None
 
 
+# --- who sees what ---------------------------------------------------------------------------
+# The one rule for what a user may see, and so comment on, reply to, report or vote for: the API,
+# the HTML views and the services all ask these (a service refuses with NotFound what they deny).
+
+
+def version_shown_to(version: Version, user) -> bool:
+    """A hidden version is for staff only."""
+    return not version.is_hidden or bool(user is not None and user.is_staff)
+
+
+def comment_shown_to(comment: Comment, user) -> bool:
+    """A deleted comment is for nobody; a hidden one for staff only."""
+    if comment.is_deleted:
+        return False
+    return not comment.is_hidden or bool(user is not None and user.is_staff)
+
+
+def version_require_shown(version: Version, user) -> Version:
+    if not version_shown_to(version, user):
+        raise NotFound(_("No such version."))
+    return version
+
+
+def comment_require_shown(comment: Comment, user) -> Comment:
+    if not comment_shown_to(comment, user):
+        raise NotFound(_("No such comment."))
+    return comment
+
+
 # --- versions ---------------------------------------------------------------------------------
 
 
@@ -47,6 +76,11 @@ def version_get_visible(*, uid, user=None) -> Version:
     subject or a report's target)."""
     include_hidden = user is not None and user.is_staff
     return _one(versions_visible(user, include_hidden=include_hidden), _("No such version."), uid=uid)
+
+
+def version_get(*, uid) -> Version:
+    """One version, hidden or not (what a request names; the caller applies version_shown_to)."""
+    return _one(Version.objects.select_related("author", "item"), _("No such version."), uid=uid)
 
 
 def item_versions(*, item: Item, user) -> QuerySet[Version]:
@@ -231,11 +265,15 @@ def item_page(*, slug: str, user, all_comments: bool = False) -> dict:
 
     collections = list(item.collections.filter(is_published=True).select_related("partner"))
     thread_count = comments["thread_count"]
+    # A comment names the version it is about only when the viewer may see that version.
+    shown_version_ids = frozenset(version.pk for version in versions)
     return {"item": item, "versions": versions, "threads": threads, "collections": collections,
+            "shown_version_ids": shown_version_ids,
             "thread_count": thread_count, "all_comments": all_comments,
             "threads_shown": thread_count if all_comments else min(thread_count, COMMENT_THREADS_SHOWN),
-            # Changes whenever a comment of the item is written, edited, hidden or deleted.
-            "comments_stamp": f"{comments['total']}-{last_change}"}
+            # Changes whenever a comment of the item is written, edited, hidden or deleted, or a
+            # version is hidden or shown again.
+            "comments_stamp": f"{comments['total']}-{last_change}-{','.join(map(str, sorted(shown_version_ids)))}"}
 
 
 def collection_page(*, slug: str, user) -> dict:

@@ -21,8 +21,9 @@ from django.utils.translation import gettext as _
 from engine.io import probe, read_image, read_video_frames, transcode_for_web
 from engine.errors import EngineError
 from engine.pipeline import jpeg_preview
+from gallery import selectors
 from gallery.models import Comment, Item, Licence, Partner, Report, Version, Vote, item_file_path, version_file_path
-from restoration_site.errors import ApplicationError, NotFound
+from restoration_site.errors import ApplicationError
 from restoration_site.media import (MEDIA_STORE_ERRORS, media_delete, media_fetch, media_local_root, media_save,
                                     media_save_bytes, scratch_dir)
 from restoration_site.uploads import inspect_media, spool_upload, store_checked_media
@@ -197,8 +198,10 @@ def homework_hand_in(*, author, item: Item, upload, title: str = "", description
     if homework_remaining_today(author) <= 0:
         raise ApplicationError(_("You have handed in %(cap)d pieces of homework in the last 24 hours; "
                                  "that is the daily limit.") % {"cap": settings.HOMEWORK_DAILY_CAP}, status_code=429)
-    if parent is not None and (parent.item_id != item.pk or parent.is_hidden):
-        raise ApplicationError(_("The parent version belongs to another item."))
+    if parent is not None:
+        selectors.version_require_shown(parent, author)
+        if parent.item_id != item.pk:
+            raise ApplicationError(_("The parent version belongs to another item."))
     spooled = spool_upload(upload)
     try:
         info = inspect_media(spooled)
@@ -249,8 +252,9 @@ def vote_toggle(*, user, version: Version) -> bool:
     """Vote for a version, or take the vote back; returns whether the user now votes for it."""
     if not user.is_authenticated:
         raise ApplicationError(_("Log in to vote."), status_code=403)
-    if version.is_hidden:
-        raise NotFound(_("This version was hidden by a moderator."))
+    selectors.version_require_shown(version, user)
+    if version.is_hidden:  # staff see it, but its votes stay as they were
+        raise ApplicationError(_("This version was hidden by a moderator."), status_code=409)
     deleted, _ignored = Vote.objects.filter(user=user, version=version).delete()
     if deleted:
         return False
@@ -264,16 +268,22 @@ def vote_toggle(*, user, version: Version) -> bool:
 
 def comment_create(*, author, item: Item, body: str, version: Version | None = None,
                    parent: Comment | None = None) -> Comment:
+    """A comment on `item`, about one of its versions or not, or a reply to one of its comments:
+    only about a version the author may see and in answer to a comment they may see (hidden ones
+    are for staff, deleted ones for nobody); anything else is NotFound, as reading it is."""
     if not author.is_authenticated:
         raise ApplicationError(_("Log in to comment."), status_code=403)
+    if version is not None:
+        selectors.version_require_shown(version, author)
+    if parent is not None:
+        selectors.comment_require_shown(parent, author)
+        if parent.parent_id is not None:
+            parent = selectors.comment_require_shown(parent.parent, author)  # one level of replies: same thread
     body = body.strip()
     if not body:
         raise ApplicationError(_("The comment is empty."))
-    if parent is not None:
-        if parent.item_id != item.pk:
-            raise ApplicationError(_("That comment belongs to another item."))
-        if parent.parent_id is not None:
-            parent = parent.parent  # one level of replies: answer in the same thread
+    if parent is not None and parent.item_id != item.pk:
+        raise ApplicationError(_("That comment belongs to another item."))
     if version is not None and version.item_id != item.pk:
         raise ApplicationError(_("That version belongs to another item."))
     comment = Comment(item=item, version=version, parent=parent, author=author, body=body)
@@ -324,10 +334,16 @@ def version_feature(*, moderator, version: Version, featured: bool = True) -> No
 
 
 def report_create(*, reporter, reason: str, comment: Comment | None = None, version: Version | None = None) -> Report:
+    """Report a comment or a version to the moderators: only one the reporter may see (NotFound
+    otherwise, as reading it is)."""
     if not reporter.is_authenticated:
         raise ApplicationError(_("Log in to report."), status_code=403)
     if (comment is None) == (version is None):
         raise ApplicationError(_("Report either a comment or a version."))
+    if comment is not None:
+        selectors.comment_require_shown(comment, reporter)
+    if version is not None:
+        selectors.version_require_shown(version, reporter)
     reason = reason.strip()
     if not reason:
         raise ApplicationError(_("Say what is wrong."))

@@ -11,8 +11,9 @@ from django.views.decorators.http import require_GET, require_POST
 from gallery import selectors, services
 from gallery.forms import CommentForm, HomeworkForm, ReportForm
 from gallery.models import Comment, Item, Partner, Report, Version
-from restoration_site.errors import ApplicationError
+from restoration_site.errors import ApplicationError, NotFound
 from restoration_site.media import media_response
+from restoration_site.ratelimit import throttled
 
 
 @require_GET
@@ -72,7 +73,7 @@ def partner_logo(request, slug):
 @require_GET
 def version_media(request, uid, which):
     version = get_object_or_404(Version.objects.select_related("item"), uid=uid)
-    if version.is_hidden and not request.user.is_staff:  # as selectors.version_get_visible: staff only
+    if not selectors.version_shown_to(version, request.user):  # the one rule: hidden ones for staff only
         raise Http404("No such version.")
     field = {"media": version.web_media or version.media, "original": version.media,
              "poster": version.poster}.get(which)
@@ -96,6 +97,7 @@ def _wants_json(request) -> bool:
 
 @login_required
 @require_POST
+@throttled("homework")
 def homework_new(request, slug):
     item = get_object_or_404(Item, slug=slug)
     form = HomeworkForm(request.POST, request.FILES)
@@ -124,19 +126,21 @@ def homework_new(request, slug):
 
 @login_required
 @require_POST
+@throttled("comment")
 def comment_new(request, slug):
     item = get_object_or_404(Item, slug=slug)
     form = CommentForm(request.POST)
     if not form.is_valid():
         return _done(request, item, " ".join(e for errors in form.errors.values() for e in errors), messages.ERROR,
                      anchor="comments")
-    version = Version.objects.filter(uid=form.cleaned_data["version"], item=item).first() \
-        if form.cleaned_data["version"] else None
-    parent = Comment.objects.filter(pk=form.cleaned_data["parent"], item=item).first() \
-        if form.cleaned_data["parent"] else None
+    # What the form names must exist (a 404 otherwise); whether this user may see it is the service's rule.
+    version = selectors.version_get(uid=form.cleaned_data["version"]) if form.cleaned_data["version"] else None
+    parent = selectors.comment_get(comment_id=form.cleaned_data["parent"]) if form.cleaned_data["parent"] else None
     try:
         services.comment_create(author=request.user, item=item, body=form.cleaned_data["body"], version=version,
                                 parent=parent)
+    except NotFound:
+        raise  # a hidden version or comment is a 404 here as on the API (NotFoundMiddleware)
     except ApplicationError as exc:
         return _done(request, item, exc.message, messages.ERROR, anchor="comments")
     return _done(request, item, anchor="comments")
@@ -144,6 +148,7 @@ def comment_new(request, slug):
 
 @login_required
 @require_POST
+@throttled("report", only=lambda kwargs: kwargs["action"] == "report")
 def comment_action(request, comment_id, action):
     comment = get_object_or_404(Comment.objects.select_related("item"), pk=comment_id)
     try:
@@ -160,6 +165,8 @@ def comment_action(request, comment_id, action):
             messages.info(request, _("Thank you; a moderator will look at it."))
         else:
             raise Http404
+    except NotFound:
+        raise  # what this user may not see: a 404, as on the API
     except ApplicationError as exc:
         if exc.status_code == 403:
             raise Http404 from None  # do not reveal what a stranger cannot touch
@@ -169,6 +176,7 @@ def comment_action(request, comment_id, action):
 
 @login_required
 @require_POST
+@throttled("report", only=lambda kwargs: kwargs["action"] == "report")
 def version_action(request, uid, action):
     version = get_object_or_404(Version.objects.select_related("item"), uid=uid)
     try:
@@ -185,6 +193,8 @@ def version_action(request, uid, action):
             messages.info(request, _("Thank you; a moderator will look at it."))
         else:
             raise Http404
+    except NotFound:
+        raise  # what this user may not see: a 404, as on the API
     except ApplicationError as exc:
         if exc.status_code == 403:
             raise Http404 from None

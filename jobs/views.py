@@ -19,6 +19,7 @@ from jobs.forms import JobForm, RecipeForm
 from jobs.selectors import job_events, job_get_visible, job_snapshot, jobs_visible_to, queue_overview, user_quota
 from restoration_site.errors import ApplicationError, NotFound
 from restoration_site.media import media_response
+from restoration_site.ratelimit import throttled
 from restoration_site.uploads import HTTP_INSUFFICIENT_STORAGE
 
 
@@ -31,6 +32,7 @@ def job_list(request):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@throttled("job_launch")
 def job_new(request):
     form = JobForm(request.POST or None, request.FILES or None)
     status = 200
@@ -57,6 +59,7 @@ def _posted_flag(request, name: str) -> bool:
 
 @login_required
 @require_POST
+@throttled("job_launch")
 def job_new_for_item(request, item_id: int):
     item = get_object_or_404(Item, pk=item_id)
     from_version = request.POST.get("from_version")
@@ -72,6 +75,10 @@ def job_new_for_item(request, item_id: int):
     try:
         if version is not None:  # "restore again" with the exact recipe that made a version
             job = launch.job_create_from_version(owner=request.user, version=version, **flags)
+            if launch.version_pictures_withheld(version=version, owner=request.user):
+                messages.info(request, _("The pictures this version's author gave (reference photos of the people, "
+                                         "colour references) are theirs and are not shared: your job runs the same "
+                                         "recipe without them. To give your own, use “Restore this” or Colorize."))
         else:
             # Photos stored by this try stay stored if a question is asked, to be sent back with the answer.
             job = face_references.job_create_with_face_references(

@@ -239,6 +239,39 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# --- Abuse limits: login lockout, sign-ups per address, one cache for the counts ----------------
+# See the README's "Limits" settings. The client's address is REMOTE_ADDR, or, with
+# TRUSTED_PROXY_COUNT reverse proxies in front that each append to X-Forwarded-For, the address the
+# outermost of them saw (restoration_site.ratelimit.client_address; never a header the client wrote).
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", 0))
+REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXY_COUNT
+# Throttle counts (API and HTML writes, sign-ups) and cached page fragments live in the default
+# cache. One process (make run) may keep it in memory; several web processes must share one, so
+# set CACHE_URL to a Redis (e.g. redis://127.0.0.1:6379/1), or each process counts on its own.
+CACHE_URL = os.environ.get("CACHE_URL", "")
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+          if CACHE_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Failed logins (site and admin) are counted by django-axes per username and client address
+# together: LOGIN_FAILURE_LIMIT failures lock that pair out for LOGIN_COOLOFF_MINUTES (each try
+# during the wait starts it again); a successful login resets the count. The account stays open
+# from other addresses, so a stranger cannot lock its owner out.
+from datetime import timedelta  # noqa: E402
+
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last, as django-axes asks
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", 5))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("LOGIN_COOLOFF_MINUTES", 15)))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "restoration_site.ratelimit.client_address"
+AXES_LOCKOUT_CALLABLE = "restoration_site.accounts.lockout_response"
+AXES_VERBOSE = False
+AXES_DISABLE_ACCESS_LOG = True  # failures are kept (AccessAttempt), not a record of every successful login
+# New accounts per client address (DRF's rate format: "5/hour", "20/day").
+SIGNUP_RATE = os.environ.get("SIGNUP_RATE", "5/hour")
+# --- end of abuse limits ---------------------------------------------------------------------
+
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 if BEHIND_TLS:

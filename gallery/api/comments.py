@@ -34,7 +34,7 @@ class ItemCommentListCreateApi(ThrottledWritesMixin, APIView):
                    request=CommentInputSerializer, responses=with_errors({201: CommentSerializer}, 400, 403, 404, 429))
     def post(self, request, slug):
         item = selectors.item_get(slug=slug)
-        data = self.CommentInputSerializer(data=request.data)
+        data = self.CommentInputSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         fields = data.validated_data
         comment = services.comment_create(author=request.user, item=item, body=fields["body"],

@@ -2,7 +2,6 @@
 and ids in a request validated into the rows they name (through gallery.selectors)."""
 from __future__ import annotations
 
-from django.utils.translation import gettext_lazy
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
@@ -30,25 +29,37 @@ class ItemKindFieldSchema(OpenApiSerializerFieldExtension):
                 "description": " * ".join([""] + [f"`{value}` - {label}\n" for value, label in Item.Kind.choices])}
 
 
-class VisibleVersionField(serializers.UUIDField):
-    """A version's uid in a request, validated into the Version (one that is not hidden)."""
+def _requesting_user(field):
+    request = field.context.get("request")
+    return request.user if request is not None else None
 
-    default_error_messages = {"missing": gettext_lazy("No such version.")}
+
+def _named(field, lookup):
+    """`lookup()`'s row, or its NotFound with the field's name in the message, as other field errors."""
+    try:
+        return lookup()
+    except NotFound as exc:
+        raise NotFound(f"{field.field_name}: {exc.message}", extra={"fields": {field.field_name: [exc.message]}}) \
+            from None
+
+
+class VisibleVersionField(serializers.UUIDField):
+    """A version's uid in a request, validated into the Version if the requesting user may see it
+    (gallery.selectors.version_shown_to; without a request in the context, only versions that are
+    not hidden). One that does not exist or is not shown is a 404, as reading it is."""
 
     def to_internal_value(self, data) -> Version:
-        try:
-            return selectors.version_get_visible(uid=super().to_internal_value(data))
-        except NotFound:
-            self.fail("missing")
+        uid = super().to_internal_value(data)
+        return _named(self, lambda: selectors.version_require_shown(selectors.version_get(uid=uid),
+                                                                     _requesting_user(self)))
 
 
 class CommentIdField(serializers.IntegerField):
-    """A comment's id in a request, validated into the Comment."""
-
-    default_error_messages = {"missing": gettext_lazy("No such comment.")}
+    """A comment's id in a request, validated into the Comment if the requesting user may see it
+    (gallery.selectors.comment_shown_to: not deleted; hidden ones for staff only). One that does
+    not exist or is not shown is a 404, as reading it is."""
 
     def to_internal_value(self, data) -> Comment:
-        try:
-            return selectors.comment_get(comment_id=super().to_internal_value(data))
-        except NotFound:
-            self.fail("missing")
+        comment_id = super().to_internal_value(data)
+        return _named(self, lambda: selectors.comment_require_shown(selectors.comment_get(comment_id=comment_id),
+                                                                     _requesting_user(self)))

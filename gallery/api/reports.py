@@ -1,5 +1,5 @@
-"""The moderation API: anyone reports a comment or a version; staff list the open reports and
-resolve them, hiding what was reported or not."""
+"""The moderation API: anyone reports a comment or a version they can see (the answer names it by
+id only); staff list the open reports and resolve them, hiding what was reported or not."""
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from gallery import selectors, services
 from gallery.api.fields import CommentIdField, VisibleVersionField
 from gallery.api.responses import PAGE_PARAMETER, page_of, paginated_response, with_errors
-from gallery.api.serializers import ReportSerializer
+from gallery.api.serializers import ReportModerationSerializer, ReportSerializer
 from gallery.api.throttling import ThrottledWritesMixin
 from restoration_site.errors import ApplicationError
 
@@ -30,15 +30,15 @@ class ReportListCreateApi(ThrottledWritesMixin, APIView):
         reason = serializers.CharField(max_length=500, allow_blank=True, help_text="What is wrong.")
 
     @extend_schema(operation_id="reports_list", summary="Open reports, oldest first (staff)",
-                   parameters=[PAGE_PARAMETER], responses=with_errors({200: page_of(ReportSerializer)}, 403, 404))
+                   parameters=[PAGE_PARAMETER], responses=with_errors({200: page_of(ReportModerationSerializer)}, 403, 404))
     def get(self, request):
         _require_staff(request.user, _("Only staff can see reports."))
-        return paginated_response(request, self, selectors.open_reports(), ReportSerializer)
+        return paginated_response(request, self, selectors.open_reports(), ReportModerationSerializer)
 
     @extend_schema(operation_id="reports_create", summary="Report a comment or a version to the moderators",
-                   request=ReportInputSerializer, responses=with_errors({201: ReportSerializer}, 400, 403, 429))
+                   request=ReportInputSerializer, responses=with_errors({201: ReportSerializer}, 400, 403, 404, 409, 429))
     def post(self, request):
-        data = self.ReportInputSerializer(data=request.data)
+        data = self.ReportInputSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         fields = data.validated_data
         report = services.report_create(reporter=request.user, reason=fields["reason"],
@@ -51,11 +51,12 @@ class ReportResolveApi(APIView):
         hide = serializers.BooleanField(help_text="Hide the reported comment or version; false dismisses it.")
 
     @extend_schema(operation_id="reports_resolve", summary="Close a report, hiding what it points at or not (staff)",
-                   request=ResolveInputSerializer, responses=with_errors({200: ReportSerializer}, 400, 403, 404, 409))
+                   request=ResolveInputSerializer,
+                   responses=with_errors({200: ReportModerationSerializer}, 400, 403, 404, 409))
     def post(self, request, report_id):
         _require_staff(request.user, _("Only staff can do this."))
         report = selectors.report_get(report_id=report_id)
         data = self.ResolveInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         report = services.report_resolve(moderator=request.user, report=report, hide=data.validated_data["hide"])
-        return Response(ReportSerializer(report).data)
+        return Response(ReportModerationSerializer(report).data)

@@ -11,6 +11,7 @@ from rest_framework import serializers
 
 from gallery.api.fields import ItemKindField
 from gallery.models import Item, Licence
+from gallery.selectors import version_shown_to
 
 
 class PartnerBriefSerializer(serializers.Serializer):
@@ -148,14 +149,21 @@ class ItemDetailSerializer(ItemBriefSerializer):
 class CommentSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     parent = serializers.IntegerField(source="parent_id", allow_null=True)
-    version = serializers.UUIDField(source="version.uid", allow_null=True,
-                                    help_text="The version the comment is about, if any.")
+    version = serializers.SerializerMethodField()
     author = serializers.CharField(source="author.username")
     body = serializers.SerializerMethodField()
     is_hidden = serializers.BooleanField()
     is_deleted = serializers.BooleanField()
     created_at = serializers.DateTimeField()
     edited_at = serializers.DateTimeField(allow_null=True)
+
+    @extend_schema_field({"type": "string", "format": "uuid", "nullable": True,
+                          "description": "The version the comment is about, if any (and shown to you)."})
+    def get_version(self, comment) -> str | None:
+        request = self.context.get("request")
+        if comment.version is None or not version_shown_to(comment.version, request and request.user):
+            return None
+        return str(comment.version.uid)
 
     @extend_schema_field({"type": "string", "nullable": True,
                           "description": "Null when deleted, or hidden by a moderator (staff still see it)."})
@@ -188,6 +196,25 @@ class ReportedVersionSerializer(serializers.Serializer):
 
 
 class ReportSerializer(serializers.Serializer):
+    """A report as its reporter gets it back: what it points at by id, never its content (a comment
+    or version hidden meanwhile must not be read through its report)."""
+
+    id = serializers.IntegerField()
+    comment = serializers.IntegerField(source="comment_id", allow_null=True, help_text="The reported comment's id, or:")
+    version = serializers.UUIDField(source="version.uid", allow_null=True, help_text="the reported version's uid.")
+    reason = serializers.CharField()
+    state = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+
+    @extend_schema_field({"type": "string", "enum": ["open", "hidden", "dismissed"],
+                          "description": "Open until a moderator hides what it points at or dismisses it."})
+    def get_state(self, report) -> str:
+        return report.resolution or "open"
+
+
+class ReportModerationSerializer(serializers.Serializer):
+    """A report as staff see it in the moderation queue: with what it points at."""
+
     id = serializers.IntegerField()
     reporter = serializers.CharField(source="reporter.username")
     reason = serializers.CharField()

@@ -6,8 +6,10 @@ from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from engine.errors import RecipeError
 from engine.io.probe import MediaInfo
@@ -50,11 +52,25 @@ def _local_file(name: str, missing: ApplicationError) -> Path:
         raise missing from None
 
 
-def _check_active_limit(owner) -> None:
+def _check_active_limit(owner, *, lock: bool = False) -> None:
+    """Refuse a launch when the owner already has JOB_MAX_ACTIVE_PER_USER jobs queued or running.
+
+    With `lock` (inside the transaction that inserts the job) the owner's row is locked first, so
+    that concurrent launches by one user count one after another: on PostgreSQL SELECT ... FOR
+    UPDATE; SQLite's IMMEDIATE transactions already serialize writers. Without it, a cheap early
+    refusal before any file is stored."""
     limit = settings.JOB_MAX_ACTIVE_PER_USER
-    if not owner.is_staff and jobs_active_count(owner) >= limit:
-        raise ApplicationError(_("You have %(n)d jobs queued or running, the most at once; cancel one or wait "
-                                 "for one to finish.") % {"n": limit}, status_code=429)
+    if owner.is_staff:
+        return
+    if lock:
+        get_user_model().objects.select_for_update().filter(pk=owner.pk).first()
+    active = jobs_active_count(owner)
+    if active >= limit:
+        raise ApplicationError(ngettext("You have %(n)d job queued or running; at most %(limit)d at once. Cancel "
+                                        "one or wait for one to finish.",
+                                        "You have %(n)d jobs queued or running; at most %(limit)d at once. Cancel "
+                                        "one or wait for one to finish.", active) % {"n": active, "limit": limit},
+                               status_code=429)
 
 
 def _choose_queue(*, owner, recipe: dict, allow_cpu: bool) -> str:
@@ -133,6 +149,7 @@ def _job_create(*, owner, source_path: Path, info: MediaInfo, source_name: str, 
     try:
         job.full_clean()
         with transaction.atomic():
+            _check_active_limit(owner, lock=True)  # counted again, with the owner's row locked, before the insert
             job.save()
             job_assets_attach(assets=assets, job=job)
             job_event_record(job, JobEvent.Kind.QUEUED, queue=queue)
@@ -164,11 +181,22 @@ def job_retry(*, job: Job) -> Job:
     return again
 
 
+def version_pictures_withheld(*, version, owner) -> int:
+    """How many of the pictures given to the job that made `version` (reference photos of people,
+    scribbles, colour references) "restore again" by `owner` leaves out: those of another person.
+    A published version carries its recipe and its result, never its author's pictures."""
+    if version.job_id is None:
+        return 0
+    return JobAsset.objects.filter(job_id=version.job_id).exclude(owner=owner).count()
+
+
 def job_create_from_version(*, owner, version, allow_cpu: bool = False, confirm: bool = False) -> Job:
     """"Restore again": a job on the version's item with the exact recipe that made the version.
 
     The pictures its job was given (reference photos, scribbles) travel only when they are the new
-    owner's own: another person's files are not shared with a copy of their recipe.
+    owner's own: another person's files are not shared with a copy of their recipe, and a job reads
+    only its owner's files. A faces recipe then runs without reference photos (the caller says so:
+    version_pictures_withheld); a colorize recipe that needs its scribbles is refused.
     """
     made_by = version.job
     assets = job_assets_copy(assets=made_by.assets.all(), owner=owner) if made_by is not None else []

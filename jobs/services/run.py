@@ -16,7 +16,8 @@ from pathlib import Path, PurePosixPath
 from typing import Callable
 
 from django.conf import settings
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -166,7 +167,10 @@ def _claim(job: Job, worker: str) -> bool:
     fields = {"heartbeat_at": now, "worker": worker, "attempts": F("attempts") + 1, "progress": progress}
     attempt = job.attempts + 1
     if job.state == JobState.QUEUED:
-        if job_transition(job, JobState.RUNNING, source=JobState.QUEUED, started_at=now, **fields):
+        # started_at is the first start: a job re-queued after losing its worker keeps it, so its
+        # duration counts every attempt.
+        if job_transition(job, JobState.RUNNING, source=JobState.QUEUED,
+                          started_at=Coalesce(F("started_at"), Value(now)), **fields):
             job_event_record(job, JobEvent.Kind.STARTED, worker=worker, attempt=attempt)
             return True
         if job.state != JobState.RUNNING:

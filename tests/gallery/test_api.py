@@ -293,7 +293,7 @@ def test_homework_parent_must_be_a_version_of_the_item(item, owner, media_root):
     assert error(member.post(url, {"file": png_upload(), "parent": str(other.uid)}), 400) == (
         "The parent version belongs to another item.")
     assert error(member.post(url, {"file": png_upload(), "parent": "3f1f0e0a-0000-4000-8000-000000000000"}),
-                 400) == "parent: No such version."
+                 404) == "parent: No such version."
     mine = make_version(item, owner)
     response = member.post(url, {"file": png_upload(), "parent": str(mine.uid)})
     assert response.status_code == 201 and response.json()["parent"] == str(mine.uid)
@@ -374,10 +374,10 @@ def test_comment_input_is_checked(client, item, owner):
         "That version belongs to another item.")
     assert error(post_json(member, url, {"body": "hi", "parent": other_comment.id}), 400) == (
         "That comment belongs to another item.")
-    assert error(post_json(member, url, {"body": "hi", "parent": 999999}), 400) == "parent: No such comment."
+    assert error(post_json(member, url, {"body": "hi", "parent": 999999}), 404) == "parent: No such comment."
     assert error(post_json(member, url, {"body": "hi", "version": "not-a-uuid"}), 400) == "version: Must be a valid UUID."
     hidden = make_version(item, owner, is_hidden=True)
-    assert error(post_json(member, url, {"body": "hi", "version": str(hidden.uid)}), 400) == (
+    assert error(post_json(member, url, {"body": "hi", "version": str(hidden.uid)}), 404) == (
         "version: No such version.")
     assert error(post_json(member, "/api/items/nope/comments/", {"body": "hi"}), 404)
     assert Comment.objects.filter(item=item).count() == 0
@@ -441,12 +441,12 @@ def test_reports_reach_staff_who_resolve_them(client, item, owner, stranger, sta
         "Report either a comment or a version.")
     assert error(post_json(reporter, "/api/reports/", {"comment": comment.id, "reason": "  "}), 400) == (
         "Say what is wrong.")
-    assert error(post_json(reporter, "/api/reports/", {"comment": 999999, "reason": "x"}), 400) == (
+    assert error(post_json(reporter, "/api/reports/", {"comment": 999999, "reason": "x"}), 404) == (
         "comment: No such comment.")
     on_comment = post_json(reporter, "/api/reports/", {"comment": comment.id, "reason": "rude"})
     assert on_comment.status_code == 201, on_comment.content
     on_version = post_json(reporter, "/api/reports/", {"version": str(version.uid), "reason": "not theirs"})
-    assert on_version.json()["version"]["uid"] == str(version.uid)
+    assert on_version.json()["version"] == str(version.uid)
 
     assert error(client.get("/api/reports/"), 403)
     assert error(reporter.get("/api/reports/"), 403) == "Only staff can see reports."
