@@ -25,3 +25,9 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
+
+# Under /api/, what Django answers without a DRF view is JSON too (restoration_site.errors).
+handler400 = "restoration_site.errors.bad_request"
+handler403 = "restoration_site.errors.permission_denied"
+handler404 = "restoration_site.errors.page_not_found"
+handler500 = "restoration_site.errors.server_error"

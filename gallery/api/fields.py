@@ -1,6 +1,9 @@
-"""Serializer fields the gallery's serializers share: an item's kind (with its own schema name),
-and ids in a request validated into the rows they name (through gallery.selectors)."""
+"""Serializer fields the API's serializers share: an item's kind (with its own schema name), a
+number that must be finite, and ids in a request validated into the rows they name (through
+gallery.selectors)."""
 from __future__ import annotations
+
+import math
 
 from django.utils.translation import gettext_lazy
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
@@ -52,3 +55,14 @@ class CommentIdField(serializers.IntegerField):
             return selectors.comment_get(comment_id=super().to_internal_value(data))
         except NotFound:
             self.fail("missing")
+
+
+class FiniteFloatField(serializers.FloatField):
+    """A FloatField that refuses NaN and infinities (float() reads "nan" and "inf"; NaN passes any
+    min_value and max_value, since every comparison with it is false)."""
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if not math.isfinite(value):
+            self.fail("invalid")
+        return value

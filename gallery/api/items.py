@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from gallery import selectors, services
 from gallery.api.fields import ItemKindField, VisibleVersionField
+from gallery.api.inputs import InputSerializer, StrictInputMixin
 from gallery.api.responses import PAGE_PARAMETER, page_of, paginated_response, with_errors
 from gallery.api.serializers import ItemDetailSerializer, ItemSummarySerializer, VersionSerializer
 from gallery.api.throttling import ThrottledWritesMixin
@@ -36,7 +37,7 @@ class ItemListCreateApi(APIView):
                 raise serializers.ValidationError(_("A decade starts at a year that ends in 0, e.g. 1920."))
             return value
 
-    class ItemCreateInputSerializer(serializers.ModelSerializer):
+    class ItemCreateInputSerializer(StrictInputMixin, serializers.ModelSerializer):
         file = serializers.FileField(help_text="The original: a video for a film clip, an image otherwise.")
         kind = ItemKindField()
         slug = serializers.SlugField(required=False, max_length=40, help_text="Made from the title when empty.")
@@ -93,7 +94,7 @@ class HomeworkApi(ThrottledWritesMixin, APIView):
     parser_classes = [MultiPartParser, FormParser]
     throttle_scope = "homework"
 
-    class HomeworkInputSerializer(serializers.Serializer):
+    class HomeworkInputSerializer(InputSerializer):
         file = serializers.FileField(help_text="Your restoration: a video for a film clip, an image otherwise.")
         title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
         description = serializers.CharField(required=False, allow_blank=True, default="",
