@@ -26,10 +26,12 @@ class ItemKindFieldSchema(OpenApiSerializerFieldExtension):
     target_class = ItemKindField
 
     def get_name(self):
-        return "ItemKindEnum"
+        # A filter's kind may be blank ("any kind"): its own enum, with "" among the values.
+        return "ItemKindFilterEnum" if self.target.allow_blank else "ItemKindEnum"
 
     def map_serializer_field(self, auto_schema, direction):
-        return {"type": "string", "enum": list(Item.Kind.values),
+        blank = [""] if self.target.allow_blank else []  # a filter's "any kind"
+        return {"type": "string", "enum": [*Item.Kind.values, *blank],
                 "description": " * ".join([""] + [f"`{value}` - {label}\n" for value, label in Item.Kind.choices])}
 
 

@@ -3,7 +3,7 @@ list its versions, hand in homework for it."""
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
@@ -19,13 +19,18 @@ from gallery.api.throttling import ThrottledWritesMixin
 from gallery.models import Item, Licence
 
 
+@extend_schema_field({"type": "integer", "minimum": 0, "maximum": 9990, "multipleOf": 10})
+class DecadeField(serializers.IntegerField):
+    """A decade's first year (validate_decade refuses one that does not end in 0)."""
+
+
 class ItemListCreateApi(APIView):
     parser_classes = [MultiPartParser, FormParser]
 
     class ItemFilterSerializer(serializers.Serializer):
         kind = ItemKindField(required=False, allow_blank=True)
-        decade = serializers.IntegerField(required=False, min_value=0, max_value=9990,
-                                          help_text="The first year of a decade, e.g. 1920.")
+        decade = DecadeField(required=False, min_value=0, max_value=9990,
+                             help_text="The first year of a decade, e.g. 1920.")
         place = serializers.CharField(required=False, allow_blank=True, max_length=200)
         collection = serializers.SlugField(required=False, allow_blank=True, help_text="A published collection.")
         has_homework = serializers.BooleanField(required=False, default=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uritemplate
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import force_instance
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
@@ -34,7 +35,8 @@ class ApiSchema(AutoSchema):
       format) for every write; 403 for every write (login, CSRF) and every read that needs a login;
     - 404 when the path names something (an item, a job...) that may not exist or not be shown;
     - 429 for a throttled write.
-    Input serializers (gallery.api.inputs) say that they take no other field."""
+    Input serializers (gallery.api.inputs) say that they take no other field, and (for PATCH too)
+    which of theirs are required."""
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
@@ -54,6 +56,17 @@ class ApiSchema(AutoSchema):
         if uritemplate.variables(self.path):
             codes.add(404)
         return codes
+
+    def _get_request_for_media_type(self, serializer, direction="request"):
+        # drf-spectacular takes a PATCH's input as partial (every field optional), as DRF's generic
+        # views make it. The API's PATCH views validate their input whole: a required field is.
+        if self.method == "PATCH" and getattr(force_instance(serializer), "strict_input", False):
+            self.method = "PUT"
+            try:
+                return super()._get_request_for_media_type(serializer, direction)
+            finally:
+                self.method = "PATCH"
+        return super()._get_request_for_media_type(serializer, direction)
 
     def _map_basic_serializer(self, serializer, direction):
         schema = super()._map_basic_serializer(serializer, direction)
