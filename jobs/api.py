@@ -3,12 +3,13 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from engine.recipes import load_recipe, preset_names
+from gallery.api.inputs import InputSerializer, refuse_any_body
 from gallery.api.responses import with_errors
 from gallery.api.serializers import VersionSerializer
 from gallery.models import Item, Licence
@@ -65,7 +66,7 @@ class JobListCreateApi(APIView):
     parser_classes = [MultiPartParser, FormParser, JSONParser]
     throttle_scope = "job_launch"
 
-    class InputSerializer(serializers.Serializer):
+    class LaunchInputSerializer(InputSerializer):
         file = serializers.FileField(required=False,
                                      help_text="An image (PNG, JPEG, TIFF, WebP) or a video (MP4, MOV, MKV, WebM, AVI).")
         item = serializers.PrimaryKeyRelatedField(queryset=Item.objects.all(), required=False,
@@ -93,9 +94,10 @@ class JobListCreateApi(APIView):
         jobs = jobs_visible_to(request.user).filter(owner=request.user)[:100]
         return Response(job_snapshots(jobs))
 
-    @extend_schema(request=InputSerializer, responses={201: JobOutputSerializer}, summary="Upload and launch a job")
+    @extend_schema(request=LaunchInputSerializer, responses=with_errors({201: JobOutputSerializer}, 409),
+                   summary="Upload and launch a job")
     def post(self, request):
-        data = self.InputSerializer(data=request.data)
+        data = self.LaunchInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         given = data.validated_data
         job = face_references.job_create_with_face_references(
@@ -115,26 +117,31 @@ class JobDetailApi(APIView):
 class JobCancelApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=None, responses=JobOutputSerializer, summary="Cancel a queued or running job")
+    @extend_schema(request=None, responses=with_errors({200: JobOutputSerializer}, 409),
+                   summary="Cancel a queued or running job")
     def post(self, request, job_id):
-        job = job_cancel(job=job_get_visible(user=request.user, job_id=job_id))
+        job = job_get_visible(user=request.user, job_id=job_id)
+        refuse_any_body(request)
+        job = job_cancel(job=job)
         return Response(job_snapshot(job))
 
 
 class JobRetryApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=None, responses={201: JobOutputSerializer},
+    @extend_schema(request=None, responses=with_errors({201: JobOutputSerializer}, 409, 429),
                    summary="Run a failed or cancelled job again (a new job, same file and recipe)")
     def post(self, request, job_id):
-        again = job_retry(job=job_get_visible(user=request.user, job_id=job_id))
+        job = job_get_visible(user=request.user, job_id=job_id)
+        refuse_any_body(request)
+        again = job_retry(job=job)
         return Response(job_snapshot(again), status=status.HTTP_201_CREATED)
 
 
 class JobPublishApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    class PublishInputSerializer(serializers.Serializer):
+    class PublishInputSerializer(InputSerializer):
         title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="",
                                       help_text="The recipe's name when empty.")
         licence = serializers.ChoiceField(choices=Licence.choices, default=Licence.CC_BY)
@@ -193,7 +200,7 @@ class JobQuotaApi(APIView):
 
 
 class RecipeListApi(APIView):
-    permission_classes = []
+    permission_classes = [AllowAny]  # (the schema then says that no login is needed)
 
     class RecipeSerializer(serializers.Serializer):
         name = serializers.CharField()

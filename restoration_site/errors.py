@@ -1,13 +1,26 @@
 """One application error type, rendered as {"message": ..., "extra": {...}} with a 4xx status by the
-API, and NotFound, which HTML views answer with the site's 404 page (NotFoundMiddleware)."""
+API, and NotFound, which HTML views answer with the site's 404 page (NotFoundMiddleware).
+
+Every error answer under /api/ has that JSON body, whoever makes it: DRF views through
+api_exception_handler, and what Django answers before or without a view (a path that matches no
+route, a request Django refuses as malformed, a server error) through the handlers the URL conf
+names (bad_request, permission_denied, page_not_found, server_error)."""
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.utils.deprecation import MiddlewareMixin
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
+
+# The code of the ValidationError an input serializer raises for a field the operation does not
+# take (gallery.api.inputs); the answer's message names all of them.
+UNKNOWN_FIELD = "unknown_field"
+API_PREFIX = "/api/"
 
 
 class ApplicationError(Exception):
@@ -52,10 +65,22 @@ def api_exception_handler(exc, context):
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        response.data = {"message": _first_message(exc.detail), "extra": {"fields": exc.detail}}
+        unknown = _unknown_fields(exc)
+        message = (ngettext("Unknown field: %(names)s", "Unknown fields: %(names)s", len(unknown))
+                   % {"names": ", ".join(unknown)}) if unknown else _first_message(exc.detail)
+        response.data = {"message": message, "extra": {"fields": exc.detail}}
+    elif isinstance(exc, exceptions.Throttled):
+        response.data = {"message": str(exc.detail), "extra": {"wait_seconds": exc.wait}}
     elif isinstance(response.data, dict) and "detail" in response.data:
         response.data = {"message": str(response.data["detail"]), "extra": {}}
     return response
+
+
+def _unknown_fields(exc: exceptions.ValidationError) -> list[str]:
+    codes = exc.get_codes()
+    if not isinstance(codes, dict):
+        return []
+    return [name for name, code in codes.items() if code == [UNKNOWN_FIELD]]
 
 
 def _first_message(detail) -> str:
@@ -66,3 +91,39 @@ def _first_message(detail) -> str:
     if isinstance(detail, list) and detail:
         return _first_message(detail[0])
     return str(detail)
+
+
+# --- what Django answers under /api/ without a DRF view ------------------------------------------
+
+def _is_api(request) -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def _json_error(message: str, status_code: int) -> JsonResponse:
+    return JsonResponse({"message": message, "extra": {}}, status=status_code)
+
+
+def bad_request(request, exception, template_name=defaults.ERROR_400_TEMPLATE_NAME):
+    """A request Django refused before any view read it (too many fields, a malformed body...)."""
+    if _is_api(request):
+        return _json_error(_("The request is malformed or too large."), 400)
+    return defaults.bad_request(request, exception, template_name)
+
+
+def permission_denied(request, exception, template_name=defaults.ERROR_403_TEMPLATE_NAME):
+    if _is_api(request):
+        return _json_error(_("You do not have permission to do this."), 403)
+    return defaults.permission_denied(request, exception, template_name)
+
+
+def page_not_found(request, exception, template_name=defaults.ERROR_404_TEMPLATE_NAME):
+    """A path under /api/ that matches no route answers JSON, as the API's own 404s do."""
+    if _is_api(request):
+        return _json_error(_("No such API endpoint: %(path)s") % {"path": request.path}, 404)
+    return defaults.page_not_found(request, exception, template_name)
+
+
+def server_error(request, template_name=defaults.ERROR_500_TEMPLATE_NAME):
+    if _is_api(request):
+        return _json_error(_("Something went wrong on the server; try again later."), 500)
+    return defaults.server_error(request, template_name)

@@ -27,3 +27,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="api_docs.html"),
          name="api-docs"),
 ]
+
+# Under /api/, what Django answers without a DRF view is JSON too (restoration_site.errors).
+handler400 = "restoration_site.errors.bad_request"
+handler403 = "restoration_site.errors.permission_denied"
+handler404 = "restoration_site.errors.page_not_found"
+handler500 = "restoration_site.errors.server_error"

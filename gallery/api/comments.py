@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from gallery import selectors, services
 from gallery.api.fields import CommentIdField, VisibleVersionField
+from gallery.api.inputs import InputSerializer, refuse_any_body
 from gallery.api.responses import PAGE_PARAMETER, page_of, paginated_response, with_errors
 from gallery.api.serializers import CommentSerializer, CommentThreadSerializer
 from gallery.api.throttling import ThrottledWritesMixin
@@ -17,7 +18,7 @@ from gallery.api.throttling import ThrottledWritesMixin
 class ItemCommentListCreateApi(ThrottledWritesMixin, APIView):
     throttle_scope = "comment"
 
-    class CommentInputSerializer(serializers.Serializer):
+    class CommentInputSerializer(InputSerializer):
         body = serializers.CharField(max_length=5000, trim_whitespace=False)
         version = VisibleVersionField(required=False, allow_null=True, help_text="The version it is about.")
         parent = CommentIdField(required=False, allow_null=True,
@@ -44,7 +45,7 @@ class ItemCommentListCreateApi(ThrottledWritesMixin, APIView):
 
 
 class CommentDetailApi(APIView):
-    class CommentEditInputSerializer(serializers.Serializer):
+    class CommentEditInputSerializer(InputSerializer):
         body = serializers.CharField(max_length=5000, trim_whitespace=False)
 
     @extend_schema(operation_id="comments_edit", summary="Edit your own comment",
@@ -60,12 +61,14 @@ class CommentDetailApi(APIView):
     @extend_schema(operation_id="comments_delete", summary="Delete a comment (its author, or staff)",
                    request=None, responses=with_errors({204: None}, 403, 404))
     def delete(self, request, comment_id):
-        services.comment_delete(user=request.user, comment=selectors.comment_get(comment_id=comment_id))
+        comment = selectors.comment_get(comment_id=comment_id)
+        refuse_any_body(request)
+        services.comment_delete(user=request.user, comment=comment)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class CommentHideApi(APIView):
-    class HideInputSerializer(serializers.Serializer):
+    class HideInputSerializer(InputSerializer):
         hidden = serializers.BooleanField(default=True)
 
     @extend_schema(operation_id="comments_hide", summary="Hide or show a comment (staff)",

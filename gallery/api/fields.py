@@ -1,6 +1,9 @@
-"""Serializer fields the gallery's serializers share: an item's kind (with its own schema name),
-and ids in a request validated into the rows they name (through gallery.selectors)."""
+"""Serializer fields the API's serializers share: an item's kind (with its own schema name), a
+number that must be finite, and ids in a request validated into the rows they name (through
+gallery.selectors)."""
 from __future__ import annotations
+
+import math
 
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
@@ -22,10 +25,12 @@ class ItemKindFieldSchema(OpenApiSerializerFieldExtension):
     target_class = ItemKindField
 
     def get_name(self):
-        return "ItemKindEnum"
+        # A filter's kind may be blank ("any kind"): its own enum, with "" among the values.
+        return "ItemKindFilterEnum" if self.target.allow_blank else "ItemKindEnum"
 
     def map_serializer_field(self, auto_schema, direction):
-        return {"type": "string", "enum": list(Item.Kind.values),
+        blank = [""] if self.target.allow_blank else []  # a filter's "any kind"
+        return {"type": "string", "enum": [*Item.Kind.values, *blank],
                 "description": " * ".join([""] + [f"`{value}` - {label}\n" for value, label in Item.Kind.choices])}
 
 
@@ -63,3 +68,14 @@ class CommentIdField(serializers.IntegerField):
         comment_id = super().to_internal_value(data)
         return _named(self, lambda: selectors.comment_require_shown(selectors.comment_get(comment_id=comment_id),
                                                                      _requesting_user(self)))
+
+
+class FiniteFloatField(serializers.FloatField):
+    """A FloatField that refuses NaN and infinities (float() reads "nan" and "inf"; NaN passes any
+    min_value and max_value, since every comparison with it is false)."""
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if not math.isfinite(value):
+            self.fail("invalid")
+        return value

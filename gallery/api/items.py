@@ -3,7 +3,7 @@ list its versions, hand in homework for it."""
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
@@ -12,10 +12,16 @@ from rest_framework.views import APIView
 
 from gallery import selectors, services
 from gallery.api.fields import ItemKindField, VisibleVersionField
+from gallery.api.inputs import InputSerializer, StrictInputMixin
 from gallery.api.responses import PAGE_PARAMETER, page_of, paginated_response, with_errors
 from gallery.api.serializers import ItemDetailSerializer, ItemSummarySerializer, VersionSerializer
 from gallery.api.throttling import ThrottledWritesMixin
 from gallery.models import Item, Licence
+
+
+@extend_schema_field({"type": "integer", "minimum": 0, "maximum": 9990, "multipleOf": 10})
+class DecadeField(serializers.IntegerField):
+    """A decade's first year (validate_decade refuses one that does not end in 0)."""
 
 
 class ItemListCreateApi(APIView):
@@ -23,8 +29,8 @@ class ItemListCreateApi(APIView):
 
     class ItemFilterSerializer(serializers.Serializer):
         kind = ItemKindField(required=False, allow_blank=True)
-        decade = serializers.IntegerField(required=False, min_value=0, max_value=9990,
-                                          help_text="The first year of a decade, e.g. 1920.")
+        decade = DecadeField(required=False, min_value=0, max_value=9990,
+                             help_text="The first year of a decade, e.g. 1920.")
         place = serializers.CharField(required=False, allow_blank=True, max_length=200)
         collection = serializers.SlugField(required=False, allow_blank=True, help_text="A published collection.")
         has_homework = serializers.BooleanField(required=False, default=False)
@@ -36,7 +42,7 @@ class ItemListCreateApi(APIView):
                 raise serializers.ValidationError(_("A decade starts at a year that ends in 0, e.g. 1920."))
             return value
 
-    class ItemCreateInputSerializer(serializers.ModelSerializer):
+    class ItemCreateInputSerializer(StrictInputMixin, serializers.ModelSerializer):
         file = serializers.FileField(help_text="The original: a video for a film clip, an image otherwise.")
         kind = ItemKindField()
         slug = serializers.SlugField(required=False, max_length=40, help_text="Made from the title when empty.")
@@ -93,7 +99,7 @@ class HomeworkApi(ThrottledWritesMixin, APIView):
     parser_classes = [MultiPartParser, FormParser]
     throttle_scope = "homework"
 
-    class HomeworkInputSerializer(serializers.Serializer):
+    class HomeworkInputSerializer(InputSerializer):
         file = serializers.FileField(help_text="Your restoration: a video for a film clip, an image otherwise.")
         title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
         description = serializers.CharField(required=False, allow_blank=True, default="",

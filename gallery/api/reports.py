@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from gallery import selectors, services
 from gallery.api.fields import CommentIdField, VisibleVersionField
+from gallery.api.inputs import InputSerializer
 from gallery.api.responses import PAGE_PARAMETER, page_of, paginated_response, with_errors
 from gallery.api.serializers import ReportModerationSerializer, ReportSerializer
 from gallery.api.throttling import ThrottledWritesMixin
@@ -24,7 +25,7 @@ def _require_staff(user, message: str) -> None:
 class ReportListCreateApi(ThrottledWritesMixin, APIView):
     throttle_scope = "report"
 
-    class ReportInputSerializer(serializers.Serializer):
+    class ReportInputSerializer(InputSerializer):
         comment = CommentIdField(required=False, allow_null=True, help_text="The comment's id, or:")
         version = VisibleVersionField(required=False, allow_null=True, help_text="the version's uid.")
         reason = serializers.CharField(max_length=500, allow_blank=True, help_text="What is wrong.")
@@ -47,7 +48,7 @@ class ReportListCreateApi(ThrottledWritesMixin, APIView):
 
 
 class ReportResolveApi(APIView):
-    class ResolveInputSerializer(serializers.Serializer):
+    class ResolveInputSerializer(InputSerializer):
         hide = serializers.BooleanField(help_text="Hide the reported comment or version; false dismisses it.")
 
     @extend_schema(operation_id="reports_resolve", summary="Close a report, hiding what it points at or not (staff)",

@@ -14,11 +14,21 @@ from gallery.models import Item, Licence
 from gallery.selectors import version_shown_to
 
 
+class OptionalURLField(serializers.URLField):
+    """A URL that may be missing: null, not "", when there is none (the schema says format uri)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(allow_null=True, **kwargs)
+
+    def to_representation(self, value):
+        return value or None
+
+
 class PartnerBriefSerializer(serializers.Serializer):
     slug = serializers.SlugField()
     name = serializers.CharField()
     display_name = serializers.CharField(help_text="The Chinese name when the request's language is Chinese.")
-    url = serializers.URLField(allow_blank=True)
+    url = OptionalURLField(help_text="The partner's own website; null when it has none.")
     api_url = serializers.SerializerMethodField()
 
     @extend_schema_field(OpenApiTypes.STR)

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from gallery import selectors, services
+from gallery.api.inputs import InputSerializer, refuse_any_body
 from gallery.api.responses import with_errors
 from gallery.api.serializers import VersionSerializer, VoteResultSerializer
 
@@ -24,12 +25,13 @@ class VersionVoteApi(APIView):
                    request=None, responses=with_errors({200: VoteResultSerializer}, 403, 404))
     def post(self, request, uid):
         version = selectors.version_get_visible(uid=uid, user=request.user)
+        refuse_any_body(request)
         voted = services.vote_toggle(user=request.user, version=version)
         return Response({"voted": voted, "vote_count": version.votes.count()})
 
 
 class VersionFeatureApi(APIView):
-    class FeatureInputSerializer(serializers.Serializer):
+    class FeatureInputSerializer(InputSerializer):
         featured = serializers.BooleanField(default=True)
 
     @extend_schema(operation_id="versions_feature", summary="Feature a version, or stop featuring it (staff)",

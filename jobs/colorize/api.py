@@ -12,13 +12,16 @@ from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from engine.stages.colorize import DEFAULT_SATURATION, MODELS
+from gallery.api.fields import FiniteFloatField
+from gallery.api.inputs import InputSerializer
+from gallery.api.responses import with_errors
 from gallery.models import Item
 from jobs.colorize import services
 from jobs.api import JobOutputSerializer
 from jobs.selectors import job_snapshot
 
 
-class ColorizeInputSerializer(serializers.Serializer):
+class ColorizeInputSerializer(InputSerializer):
     item = serializers.PrimaryKeyRelatedField(queryset=Item.objects.all(), required=False,
                                               help_text="The gallery item to colorize.")
     job = serializers.UUIDField(required=False, help_text="Or one of your jobs: its uploaded file is colorized.")
@@ -32,8 +35,9 @@ class ColorizeInputSerializer(serializers.Serializer):
         help_text="Colour photos or paintings of the same scene, matched by their features.")
     model = serializers.ChoiceField(choices=MODELS, default="none",
                                     help_text="A learned colorizer for what nothing else colours (when installed).")
-    saturation = serializers.FloatField(min_value=0.5, max_value=2.0, default=DEFAULT_SATURATION,
-                                        help_text="Boost of estimated colours; luminance never changes.")
+    saturation = FiniteFloatField(min_value=services.MIN_SATURATION, max_value=services.MAX_SATURATION,
+                                  default=DEFAULT_SATURATION,
+                                  help_text="Boost of estimated colours; luminance never changes.")
 
     def validate(self, data):
         if ("item" in data) == ("job" in data):
@@ -63,9 +67,9 @@ class ColorizePreviewApi(APIView):
     throttle_classes = [PreviewThrottle]
 
     @extend_schema(request={"multipart/form-data": ColorizeInputSerializer},
-                   responses={(200, "image/png"): OpenApiResponse(OpenApiTypes.BINARY, description=(
+                   responses=with_errors({(200, "image/png"): OpenApiResponse(OpenApiTypes.BINARY, description=(
                        f"The frame colorized, at most {services.PREVIEW_MAX_HEIGHT} px tall, with the "
-                       "frame's own luminance."))},
+                       "frame's own luminance."))}, 404, 409),
                    summary="Preview one frame colorized (in seconds)")
     def post(self, request):
         data = ColorizeInputSerializer(data=request.data)
@@ -90,7 +94,8 @@ class ColorizeLaunchApi(APIView):
         confirm = serializers.BooleanField(default=False, help_text=(
             "Launch even though the same recipe is already queued or running on this item."))
 
-    @extend_schema(request={"multipart/form-data": ColorizeLaunchInputSerializer}, responses={201: JobOutputSerializer},
+    @extend_schema(request={"multipart/form-data": ColorizeLaunchInputSerializer},
+                   responses=with_errors({201: JobOutputSerializer}, 404, 409),
                    summary="Colorize a whole clip or still (a job; its version is labelled AI-generated color)")
     def post(self, request):
         data = self.ColorizeLaunchInputSerializer(data=request.data)

@@ -7,6 +7,7 @@ sends, stores it as the job's assets and builds the recipe; the launch is jobs.s
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +34,8 @@ from restoration_site.uploads import decode_uploaded_picture
 # the clip at its own size (scribbles are scaled to it).
 PREVIEW_MAX_HEIGHT = 480
 MAX_REFERENCE_IMAGES = 4
+# The colorize stage's range for its saturation boost (engine.stages.colorize.Colorize.validate).
+MIN_SATURATION, MAX_SATURATION = 0.5, 2.0
 
 
 @dataclass(frozen=True)
@@ -182,7 +185,7 @@ def colorize_preview(*, source: ColorSource, hints: ColorHints, model: str = "no
                      saturation: float = DEFAULT_SATURATION) -> bytes:
     """The frame `hints.frame` colorized as the job would colour it, as PNG (lossless, so its
     luminance is exactly the frame's), at most PREVIEW_MAX_HEIGHT tall."""
-    _check_model(model)
+    colorize_params_check(model=model, saturation=saturation)
     _require_color(hints, model)
     frame = source_frame(source, hints.frame)
     colorized = preview_keyframe(frame, reference_frame=hints.reference_frame,
@@ -193,16 +196,21 @@ def colorize_preview(*, source: ColorSource, hints: ColorHints, model: str = "no
     return buffer.getvalue()
 
 
-def _check_model(model: str) -> None:
+def colorize_params_check(*, model: str, saturation: float) -> None:
+    """The parameters a preview and a job share, checked alike for both (a 400 saying which)."""
     if model not in MODELS:
         raise ApplicationError(_("Unknown model %(model)s.") % {"model": model}, extra={"field": "model"})
+    if (isinstance(saturation, bool) or not isinstance(saturation, (int, float)) or not math.isfinite(saturation)
+            or not MIN_SATURATION <= saturation <= MAX_SATURATION):
+        raise ApplicationError(_("Saturation must be a number from %(low)g to %(high)g.")
+                               % {"low": MIN_SATURATION, "high": MAX_SATURATION}, extra={"field": "saturation"})
 
 
 def colorize_job_create(*, owner, source: ColorSource, hints: ColorHints, base_recipe: str = "", model: str = "none",
                         saturation: float = DEFAULT_SATURATION, allow_cpu: bool = False, confirm: bool = False) -> Job:
     """Store the hints as the job's assets and queue a job that colors the whole source. Nothing
     stays stored when the job cannot be made."""
-    _check_model(model)
+    colorize_params_check(model=model, saturation=saturation)
     _require_color(hints, model)
     if hints.scribble is not None or hints.reference_frame is not None:
         if not 0 <= hints.frame < source.frame_count:

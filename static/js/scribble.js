@@ -175,6 +175,8 @@
     say(labels.labelPreviewing);
     setBusy(true);
     formData().then(function (data) {
+      // The form's launch settings are no parameters of a preview, which refuses unknown fields.
+      ["base_recipe", "allow_cpu", "confirm"].forEach(function (name) { data.delete(name); });
       return send(labels.previewUrl, data);
     }).then(function (response) {
       if (!response.ok) return errorOf(response).then(function (body) { fail(body.message); });
