@@ -17,10 +17,9 @@ from jobs.services import launch, lifecycle
 from jobs.services.publish import job_publish as publish_result
 from jobs.forms import JobForm, RecipeForm
 from jobs.selectors import job_events, job_get_visible, job_snapshot, jobs_visible_to, queue_overview, user_quota
-from restoration_site.errors import ApplicationError, NotFound
+from restoration_site.errors import HTTP_INSUFFICIENT_STORAGE, ApplicationError, NotFound
 from restoration_site.media import media_response
 from restoration_site.ratelimit import throttled
-from restoration_site.uploads import HTTP_INSUFFICIENT_STORAGE
 
 
 @login_required

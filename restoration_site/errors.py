@@ -7,8 +7,13 @@ route, a request Django refuses as malformed, a server error) through the handle
 names (bad_request, permission_denied, page_not_found, server_error)."""
 from __future__ import annotations
 
+import errno
+import logging
+import sys
+
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 from django.utils.deprecation import MiddlewareMixin
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -21,6 +26,11 @@ from rest_framework.views import exception_handler
 # take (gallery.api.inputs); the answer's message names all of them.
 UNKNOWN_FIELD = "unknown_field"
 API_PREFIX = "/api/"
+# What a write that found no room raises: the disk (or the user's quota on it) is full.
+DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
+HTTP_INSUFFICIENT_STORAGE = 507
+
+logger = logging.getLogger(__name__)
 
 
 class ApplicationError(Exception):
@@ -123,7 +133,33 @@ def page_not_found(request, exception, template_name=defaults.ERROR_404_TEMPLATE
     return defaults.page_not_found(request, exception, template_name)
 
 
+def disk_full_message() -> str:
+    return _("The server is out of disk space and cannot take this file now; nothing was kept. "
+             "Please try again later.")
+
+
+def disk_full_error() -> ApplicationError:
+    return ApplicationError(disk_full_message(), status_code=HTTP_INSUFFICIENT_STORAGE)
+
+
+def is_disk_full(exc: BaseException | None) -> bool:
+    """Whether `exc`, or an error it was raised from, is a write that found the disk full."""
+    while exc is not None:
+        if isinstance(exc, OSError) and exc.errno in DISK_FULL_ERRNOS:
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def server_error(request, template_name=defaults.ERROR_500_TEMPLATE_NAME):
+    # Called while the error is being handled: a full disk met before any view ran (Django writing a
+    # large upload to its temporary file while parsing the body) is a 507 saying so, not a 500.
+    if is_disk_full(sys.exc_info()[1]):
+        logger.error("Out of disk space while reading a request to %s", request.path)
+        if _is_api(request):
+            return _json_error(disk_full_message(), HTTP_INSUFFICIENT_STORAGE)
+        page = render_to_string("507.html", {"message": disk_full_message()})
+        return HttpResponse(page, status=HTTP_INSUFFICIENT_STORAGE)
     if _is_api(request):
         return _json_error(_("Something went wrong on the server; try again later."), 500)
     return defaults.server_error(request, template_name)

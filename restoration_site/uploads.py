@@ -2,7 +2,6 @@
 uploaded picture given with a launch."""
 from __future__ import annotations
 
-import errno
 import logging
 import tempfile
 from contextlib import contextmanager
@@ -18,14 +17,10 @@ from engine.errors import UnsupportedMedia
 from engine.io import probe
 from engine.io.image import read_image, write_image
 from engine.io.probe import MediaInfo, verify_streams
-from restoration_site.errors import ApplicationError
+from restoration_site.errors import DISK_FULL_ERRNOS, ApplicationError, disk_full_error
 from restoration_site.media import media_save, scratch_dir
 
 logger = logging.getLogger(__name__)
-
-# What a write that found no room raises: the disk (or the user's quota on it) is full.
-DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
-HTTP_INSUFFICIENT_STORAGE = 507
 
 # The engine speaks English and knows nothing of Django; its messages a user can see are
 # listed here so that makemessages extracts them, and translated where they are shown.
@@ -73,11 +68,6 @@ def disk_full_refused():
             raise
         logger.error("Out of disk space while taking an upload: %s", exc)
         raise disk_full_error() from exc
-
-
-def disk_full_error() -> ApplicationError:
-    return ApplicationError(_("The server is out of disk space and cannot take this file now; nothing was kept. "
-                              "Please try again later."), status_code=HTTP_INSUFFICIENT_STORAGE)
 
 
 def inspect_media(path: Path) -> MediaInfo:

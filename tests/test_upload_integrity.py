@@ -329,3 +329,22 @@ def test_a_really_full_disk_is_a_507_and_leaves_nothing(owner, tiny_disk, film_c
     assert not enqueue.called and not Job.objects.exists()
     assert [p for p in tiny_disk.rglob("*") if p.is_file()] == []
     assert [p for p in (tiny_disk / "media").rglob("*")] == []
+
+
+def test_a_full_disk_while_django_reads_a_large_upload_is_a_507(owner, store, settings):
+    """Past FILE_UPLOAD_MAX_MEMORY_SIZE Django writes the body to a temporary file while parsing it,
+    before any view runs (in the CSRF check for pages): a full disk there is a 507 too."""
+    from django.core.files.uploadhandler import TemporaryFileUploadHandler
+
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 1024
+    client = Client(raise_request_exception=False)
+    client.force_login(owner)
+    big = bytes(64 * 1024)
+    with mock.patch.object(TemporaryFileUploadHandler, "receive_data_chunk", lambda *args: no_space()), \
+            mock.patch("jobs.tasks.run_job.apply_async") as enqueue:
+        api = client.post("/api/jobs/", {"file": SimpleUploadedFile("clip.mp4", big), "recipe": "film-light"})
+        page = client.post("/jobs/new/", {"file": SimpleUploadedFile("clip.mp4", big), "recipe": "film-light"})
+    assert api.status_code == 507 and api.json()["message"].startswith(DISK_FULL)
+    assert page.status_code == 507 and DISK_FULL in page.content.decode()
+    assert not enqueue.called and not Job.objects.exists()
+    assert_nothing_kept(store)
