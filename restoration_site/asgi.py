@@ -3,6 +3,9 @@ import os
 
 from django.core.asgi import get_asgi_application
 
+from restoration_site.daphne_requests import stop_twisted_parsing_uploads
+
+stop_twisted_parsing_uploads()
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "restoration_site.settings")
 django_asgi_app = get_asgi_application()
 

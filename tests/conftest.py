@@ -18,6 +18,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 import site_processes  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def default_language():
+    """Each test starts in the site's default language: a request in Chinese (the test client's
+    LocaleMiddleware) leaves Chinese active in the thread for whatever code runs next outside one."""
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"

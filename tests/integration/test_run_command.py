@@ -149,7 +149,7 @@ def test_a_start_that_fails_stops_what_it_had_started(tmp_path):
     run = subprocess.Popen([sys.executable, "scripts/run.py", "--port", str(site_processes.free_port())], cwd=ROOT,
                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        read_until(run, "Starting Redis", timeout=60)
+        read_until(run, "Preparing the database", timeout=60)  # printed once Redis answers
         redis = child(run, "redis-server")
         output = run.communicate(timeout=120)[0]
     finally:
