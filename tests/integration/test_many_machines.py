@@ -21,6 +21,7 @@ from engine.recipes import recipe_from_dict
 from jobs.models import Job
 from restoration_site.media import media_list
 from restoration_site.storage_url import media_storage_from_url
+from tests.engine.helpers import assert_same_encoded_frames
 
 import site_processes  # scripts/site_processes.py, put on the path by tests/conftest.py
 
@@ -125,7 +126,7 @@ def test_a_worker_killed_mid_job_the_other_worker_finishes_it_from_the_chunks_in
     Pipeline(recipe_from_dict(recipe), chunk_frames=CHUNK).run(clip, reference, checkpoint_dir=tmp_path / "ref-chunks")
     (ours, our_audio), (theirs, their_audio) = decoded(result), decoded(reference)
     assert len(ours) == len(theirs) == FRAMES
-    assert all(np.array_equal(a, b) for a, b in zip(ours, theirs))
+    assert_same_encoded_frames(ours, theirs)
     assert abs(our_audio - FRAMES / 12) < 0.1 and abs(our_audio - their_audio) < 0.05
 
     # Nothing went through a shared folder: no media folder was made anywhere, the bucket's
