@@ -20,15 +20,26 @@ a chunk's hash when it has the chunk. In a copy whose manifest is missing or cut
 died while replacing it) nothing says which source, recipe and chunk length the chunks are of:
 they are dropped and made again. `remove()` tells neither callback: the copy's owner removes the
 copy with the restoration's output, and until then it is a complete checkpoint to encode from.
+
+A stage whose frames depend on every earlier frame (faces: tracks and a bank of best frames;
+colorize: colour carried along the motion) would otherwise make a resumed run start again from
+the first frame. Its state at the end of the last chunk is kept beside it instead
+(`state-00004.bin`, with its sha256 in `state-00004.sha256`, written before the chunk gets its
+name; only the latest chunk's state is kept). The state is a pickle read back by an unpickler that
+builds nothing but numpy arrays, plain containers and the classes the stage names.
 """
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import os
+import pickle
 import uuid
+import zlib
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import av
 import numpy as np
@@ -71,6 +82,17 @@ class ChunkStore:
     def chunk_path(self, index: int) -> Path:
         return self.folder / f"chunk-{index:05d}.mkv"
 
+    def state_path(self, index: int) -> Path:
+        return self.folder / f"state-{index:05d}.bin"
+
+    def resume_state(self) -> bytes | None:
+        """The state kept with the last finished chunk (None when there is none, or it is damaged)."""
+        chunks = self.finished_chunks()
+        path = self.state_path(chunks - 1)
+        if chunks == 0 or not path.exists() or not _hash_matches(path):
+            return None
+        return path.read_bytes()
+
     def _good_chunks(self) -> int:
         """How many chunks, from the first, have bytes that match their recorded sha256."""
         good = 0
@@ -81,7 +103,8 @@ class ChunkStore:
     def _drop_chunks_from(self, first: int) -> None:
         """Delete chunk `first` (damaged, or the first missing) and every chunk after it, so that
         the run makes them again."""
-        dropped = [path for path in self.folder.glob("chunk-*.mkv") if int(path.stem.split("-")[1]) >= first]
+        dropped = [path for pattern in ("chunk-*.mkv", "state-*.bin") for path in self.folder.glob(pattern)
+                   if int(path.stem.split("-")[1]) >= first]
         if not dropped:
             return
         for path in dropped:
@@ -98,10 +121,22 @@ class ChunkStore:
         _write_json(self.folder / MANIFEST, data)
         self.on_file(self.folder / MANIFEST)
 
-    def _commit(self, writer: "_ChunkWriter") -> None:
+    def _commit(self, writer: "_ChunkWriter", index: int, state: bytes | None) -> None:
+        if state is not None:  # on disk before the chunk has its name, as the chunk's hash is
+            path = self.state_path(index)
+            _write_bytes(path, state)
+            _write_text(_hash_path(path), _sha256(state))
+            self.on_file(_hash_path(path))
+            self.on_file(path)
         writer.commit()
         self.on_file(_hash_path(writer.path))
         self.on_file(writer.path)
+        for older in self.folder.glob("state-*.bin"):  # only the latest chunk's state is resumed from
+            if int(older.stem.split("-")[1]) < index:
+                older.unlink()
+                self.on_file_removed(older)
+                _hash_path(older).unlink(missing_ok=True)
+                self.on_file_removed(_hash_path(older))
 
     def finished_chunks(self) -> int:
         """How many chunks, counted from the first, are complete on disk."""
@@ -114,8 +149,12 @@ class ChunkStore:
     def complete(self) -> bool:
         return self.total_frames is not None
 
-    def write(self, frames: Iterator[np.ndarray], first_chunk: int) -> int:
-        """Write `frames` as chunks numbered from `first_chunk`; returns the run's total frame count."""
+    def write(self, frames: Iterator[np.ndarray], first_chunk: int,
+              state_for: Callable[[int], bytes | None] | None = None) -> int:
+        """Write `frames` as chunks numbered from `first_chunk`; returns the run's total frame count.
+
+        `state_for(chunk)` gives the state to keep with a chunk that is about to be committed (or None)."""
+        state_for = state_for or (lambda index: None)
         index, in_chunk, written, writer = first_chunk, 0, 0, None
         try:
             for frame in frames:
@@ -125,10 +164,10 @@ class ChunkStore:
                 in_chunk += 1
                 written += 1
                 if in_chunk == self.chunk_frames:
-                    self._commit(writer)
+                    self._commit(writer, index, state_for(index))
                     writer, in_chunk, index = None, 0, index + 1
-            if writer is not None:
-                self._commit(writer)
+            if writer is not None:  # the last chunk: nothing resumes after it
+                self._commit(writer, index, None)
                 writer = None
         finally:
             if writer is not None:  # cancelled or failed mid-chunk: that chunk is redone on resume
@@ -139,7 +178,7 @@ class ChunkStore:
 
     def remove(self) -> None:
         """Delete the chunks and the manifest (after the final output is written)."""
-        for path in self.folder.glob("chunk-*"):
+        for path in [*self.folder.glob("chunk-*"), *self.folder.glob("state-*")]:
             path.unlink()
         (self.folder / MANIFEST).unlink(missing_ok=True)
 
@@ -224,6 +263,52 @@ def _read_manifest(path: Path) -> dict | None:
     except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
         return None
     return saved if isinstance(saved, dict) else None
+
+
+# What a kept state may be built from besides the stage's own classes: numpy arrays and scalars,
+# and the containers pickle itself needs for objects and deques.
+_STATE_GLOBALS = {("numpy", "ndarray"), ("numpy", "dtype"), ("numpy._core.multiarray", "_reconstruct"),
+                  ("numpy._core.multiarray", "scalar"), ("numpy._core.numeric", "_frombuffer"),
+                  ("numpy.core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "scalar"),
+                  ("copyreg", "_reconstructor"), ("copyreg", "__newobj__"), ("builtins", "object"),
+                  ("collections", "deque"), ("collections", "OrderedDict")}
+
+
+def dump_state(state) -> bytes:
+    """A stage's state as bytes to keep with a chunk (compressed: raw frames are most of it)."""
+    return zlib.compress(pickle.dumps(state, protocol=4), 1)
+
+
+def load_state(data: bytes, types: Iterable[type]):
+    """The state `dump_state` made, built only from numpy data, plain containers and `types`."""
+    allowed = {(cls.__module__, cls.__qualname__): cls for cls in types}
+
+    class StateUnpickler(pickle.Unpickler):
+        def find_class(self, module: str, name: str):
+            if (module, name) in allowed:
+                return allowed[module, name]
+            if (module, name) in _STATE_GLOBALS:
+                return super().find_class(module, name)
+            raise EngineError(f"A checkpoint's saved state names {module}.{name}, which a state never holds; "
+                              "the checkpoint is not used.")
+
+    try:
+        return StateUnpickler(io.BytesIO(zlib.decompress(data))).load()
+    except (zlib.error, pickle.UnpicklingError, EOFError, AttributeError, ValueError, TypeError) as exc:
+        raise EngineError(f"A checkpoint's saved state is damaged ({exc}).") from None
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    temporary = path.with_name(f"{path.name}.{uuid.uuid4().hex}.partial")
+    with open(temporary, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
 
 
 def _write_text(path: Path, text: str) -> None:

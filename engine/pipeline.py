@@ -14,12 +14,13 @@ from typing import Callable, Iterable, Iterator
 import cv2
 import numpy as np
 
-from engine.checkpoint import ChunkStore
+from engine.checkpoint import ChunkStore, dump_state, load_state
 from engine.errors import Cancelled, EngineError
 from engine.io import (VideoEncoder, frame_times, is_variable_rate, mux_with_audio, probe, read_image,
                        read_video_frames, write_image)
 from engine.io.probe import MediaInfo
 from engine.recipes import Recipe
+from engine.stages.base import WHOLE_CLIP
 
 
 @dataclass
@@ -65,6 +66,77 @@ def recipe_provenance(stages) -> dict:
         notes.extend(f"{stage.name}: {note}" for note in record.get("notes", []))
         ai_color = ai_color or bool(record.get("ai_color"))
     return {"models": list(models.values()), "notes": notes, "ai_color": ai_color}
+
+
+class _KeptState:
+    """The state of a recipe's one whole-clip stage that can keep it (faces, colorize), saved at the
+    frames where chunks end so that a resumed run goes on from there instead of the first frame.
+
+    With the stages around it of one frame out per frame in: the state saved once the stage has
+    yielded m frames (having read k) serves the chunk ending at output m + the radii after it;
+    on resume, decoding starts at k - the radii before it (whose first frames are dropped before
+    the stage), and the stages after it start again at frame m.
+    """
+
+    def __init__(self, stages, position: int, chunk_frames: int):
+        self.stage = stages[position]
+        self.position = position
+        self.chunk_frames = chunk_frames
+        self.before = sum(stage.radius for stage in stages[:position])
+        self.after = sum(stage.radius for stage in stages[position + 1:])
+        self.read = self.yielded = 0  # where the stage starts: 0, or where a kept state left it
+        self.saved: dict[int, bytes] = {}  # chunk -> the state to keep with it
+
+    @classmethod
+    def plan(cls, stages, chunk_frames: int) -> "_KeptState | None":
+        whole = [i for i, stage in enumerate(stages) if stage.radius >= WHOLE_CLIP]
+        if len(whole) != 1 or stages[whole[0]].state_types is None:
+            return None
+        if any(stage.rate_ratio() != 1 for stage in stages):
+            return None  # a rate conversion's pattern would have to line up with the kept state's frames
+        return cls(stages, whole[0], chunk_frames)
+
+    def resume(self, data: bytes | None, done: int) -> tuple[int, int] | None:
+        """(first frame to decode, first output frame) to go on from the state kept with the last
+        chunk; None when there is none to use (the run restarts from the first frame)."""
+        if data is None:
+            return None
+        try:
+            kept = load_state(data, self.stage.state_types)
+        except EngineError:
+            return None  # unreadable: made again from the first frame, as a damaged chunk is
+        if kept["yielded"] + self.after != done or kept["read"] < self.before:
+            return None
+        self.stage.resume(kept["state"])
+        self.read, self.yielded = kept["read"], kept["yielded"]
+        return self.read - self.before, self.yielded
+
+    def apply(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+        read = self.read
+        frames = iter(frames)
+        if self.read:  # the frames before the stage's first are only context for the stages before it
+            for _ in itertools.islice(frames, self.before):
+                pass
+
+        def counted():
+            nonlocal read
+            for frame in frames:
+                read += 1
+                yield frame
+
+        yielded = self.yielded
+        for frame in self.stage.apply(counted()):
+            yielded += 1
+            if (yielded + self.after) % self.chunk_frames == 0:
+                chunk = (yielded + self.after) // self.chunk_frames - 1
+                self.saved[chunk] = dump_state({"read": read, "yielded": yielded, "state": self.stage.state()})
+            yield frame
+
+    def take(self, chunk: int) -> bytes | None:
+        """The state to keep with `chunk` (and forget those of earlier chunks)."""
+        for older in [c for c in self.saved if c < chunk]:
+            del self.saved[older]
+        return self.saved.pop(chunk, None)
 
 
 def output_suffix(info: MediaInfo) -> str:
@@ -143,11 +215,11 @@ class Pipeline:
         return sum(stage.radius for stage in self.recipe.stages)
 
     def _restore(self, frames: Iterable[np.ndarray], first_index: int, reporter: "_Reporter",
-                 should_cancel) -> Iterator[np.ndarray]:
+                 should_cancel, kept: "_KeptState | None" = None) -> Iterator[np.ndarray]:
         """Chain the stages over `frames` (whose first has index `first_index` in the clip)."""
         reporter.begin(first_index)
-        for stage in self.recipe.stages:
-            frames = stage.apply(frames)
+        for position, stage in enumerate(self.recipe.stages):
+            frames = kept.apply(frames) if kept is not None and position == kept.position else stage.apply(frames)
         for index, frame in enumerate(frames, start=first_index + 1):
             if should_cancel():
                 raise Cancelled("The job was cancelled.")
@@ -168,14 +240,22 @@ class Pipeline:
                            on_file_removed=on_file_removed)
         if not store.complete:
             done = store.finished_chunks() * chunk_frames
-            done_inputs = done * per_in // per_out
-            # Restart decoding early enough that every kept frame saw its full temporal context,
-            # on a boundary of the rate pattern so that output frames line up.
-            start = 0 if self.restart_from_first else max(0, done_inputs - self.context_frames)
-            start -= start % per_in
-            first_output = start * per_out // per_in
-            restored = self._restore(read_video_frames(source, start), first_output, reporter, should_cancel)
-            store.write(itertools.islice(restored, done - first_output, None), store.finished_chunks())
+            kept = _KeptState.plan(self.recipe.stages, chunk_frames) if not self.restart_from_first else None
+            resumed = kept.resume(store.resume_state(), done) if kept is not None and done else None
+            if resumed is not None:
+                # The whole-clip stage goes on from its kept state: decoding restarts just early
+                # enough for the stages before it, the stages after it restart where it does.
+                start, first_output = resumed
+            else:
+                done_inputs = done * per_in // per_out
+                # Restart decoding early enough that every kept frame saw its full temporal context,
+                # on a boundary of the rate pattern so that output frames line up.
+                start = 0 if self.restart_from_first else max(0, done_inputs - self.context_frames)
+                start -= start % per_in
+                first_output = start * per_out // per_in
+            restored = self._restore(read_video_frames(source, start), first_output, reporter, should_cancel, kept)
+            store.write(itertools.islice(restored, done - first_output, None), store.finished_chunks(),
+                        state_for=kept.take if kept is not None else None)
         count = self._encode(store.read(), info, source, output, reporter, total=store.total_frames,
                              should_cancel=should_cancel)
         store.remove()

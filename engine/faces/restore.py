@@ -22,7 +22,7 @@ the same shape.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Iterator
 
 import cv2
@@ -30,7 +30,7 @@ import numpy as np
 
 from engine.faces.align import align_face, alignment_matrix, paste_back, valid_region
 from engine.faces.detect import Face, detect_faces
-from engine.faces.track import FaceTracker, smooth_landmarks
+from engine.faces.track import FaceTracker, Track, smooth_landmarks
 from engine.flow import FlowEstimator, sample, sample_positions
 
 Restorer = Callable[[np.ndarray], np.ndarray]
@@ -248,30 +248,68 @@ class FaceVideoRestorer:
         self.restorer: CountingRestorer | None = None
         self.size = 0
         self.chosen = False
+        self.first_face_size: float | None = None  # what the restorer was chosen for
         self.references: list[DetailSource] = []  # restored reference photos, not yet given to a person
         self.registration = Registration()
         self.tracks: dict[int, TrackState] = {}
         # Frame t is finished once everything its faces need has been seen: the next key frame
         # (up to key_every frames on), that frame's fusion window and its landmark smoothing.
         self.lookahead = key_every + fusion_radius + smooth_radius
+        self.buffer: deque[FrameRecord] = deque()  # the frames still needed, oldest first
+        self.next_out = 0  # index of the next frame to yield
+        self.latest = -1  # index of the last frame read
 
     # -- the stream ----------------------------------------------------------------------------
 
     def run(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
-        buffer: deque[FrameRecord] = deque()
-        next_out = 0
-        latest = -1
-        for index, frame in enumerate(frames):
-            latest = index
-            buffer.append(self._observe(index, frame))
-            while next_out + self.lookahead <= latest:
-                yield self._finish(buffer, next_out, latest, final=False)
-                next_out += 1
-                self._forget(buffer, next_out)
-        while next_out <= latest:
-            yield self._finish(buffer, next_out, latest, final=True)
-            next_out += 1
-            self._forget(buffer, next_out)
+        """Restored frames, in order; after `restore_state`, `frames` are those after the ones the
+        state had read, and the frames yielded those after the ones it had yielded."""
+        for index, frame in enumerate(frames, start=self.latest + 1):
+            self.latest = index
+            self.buffer.append(self._observe(index, frame))
+            while self.next_out + self.lookahead <= self.latest:
+                yield self._next_frame(final=False)
+        while self.next_out <= self.latest:
+            yield self._next_frame(final=True)
+
+    def _next_frame(self, final: bool) -> np.ndarray:
+        # Everything a frame changes is done before it is yielded, so that between two frames the
+        # state is whole (see `state`).
+        out = self._finish(self.buffer, self.next_out, self.latest, final)
+        self.next_out += 1
+        self._forget(self.buffer, self.next_out)
+        return out
+
+    # -- saving and resuming -------------------------------------------------------------------
+
+    STATE_TYPES = (FaceStats, FaceTracker, Track, Face, TrackState, DetailSource, FrameRecord, Observation)
+
+    def state(self) -> dict:
+        """Between two yielded frames, what resuming needs (made of STATE_TYPES, numpy arrays and
+        containers). What the frames in hand cache (aligned crops, fused faces) is left out: it is
+        made again, the same, from the frames and landmarks kept."""
+        buffer = [FrameRecord(record.index, record.frame,
+                              {track_id: replace(observation, matrix=None, aligned=None, valid=None, smoothed=None,
+                                                 fused=None)
+                               for track_id, observation in record.faces.items()})
+                  for record in self.buffer]
+        return {"stats": self.stats, "tracker": self.tracker, "size": self.size, "chosen": self.chosen,
+                "first_face_size": self.first_face_size, "references": self.references, "tracks": self.tracks,
+                "buffer": buffer, "next_out": self.next_out, "latest": self.latest}
+
+    def restore_state(self, state: dict) -> None:
+        """Go on from a `state`: the restorer is chosen again for the same first face."""
+        self.stats, self.tracker, self.tracks = state["stats"], state["tracker"], state["tracks"]
+        self.references, self.first_face_size = state["references"], state["first_face_size"]
+        self.buffer, self.next_out, self.latest = deque(state["buffer"]), state["next_out"], state["latest"]
+        self.chosen = state["chosen"]
+        if self.chosen:
+            restorer, self.size = self.choose_restorer(self.first_face_size)
+            if self.size != state["size"]:
+                raise ValueError(f"the face restorer chosen on resume works at {self.size} px, not {state['size']}")
+            if restorer is not None:
+                self.restorer = CountingRestorer(restorer)
+                self.restorer.faces, self.restorer.batches = self.stats.restorer_calls, self.stats.restorer_batches
 
     def _observe(self, index: int, frame: np.ndarray) -> FrameRecord:
         self.stats.frames += 1
@@ -292,6 +330,7 @@ class FaceVideoRestorer:
         return record
 
     def _choose(self, face_size: float) -> None:
+        self.first_face_size = face_size
         restorer, self.size = self.choose_restorer(face_size)
         self.restorer = CountingRestorer(restorer) if restorer is not None else None
         self.chosen = True

@@ -10,8 +10,9 @@ import numpy as np
 from engine.errors import RecipeError
 
 
-# The `radius` of a stage whose output depends on every earlier frame (tracks, propagated colour):
-# a resumed run restarts from the first frame, so its frames equal an uninterrupted run's.
+# The `radius` of a stage whose output depends on every earlier frame (tracks, propagated colour).
+# A resumed run restarts from the first frame, so its frames equal an uninterrupted run's, unless
+# the stage keeps its state (`state_types`): then it goes on from the state kept with the last chunk.
 WHOLE_CLIP = 1_000_000_000
 
 
@@ -28,6 +29,9 @@ class Stage:
     # Parameters that name files (reference photos, scribbles): a caller that stores recipes keeps
     # the files apart and fills these in when it runs the recipe.
     file_params: ClassVar[tuple[str, ...]] = ()
+    # A whole-clip stage that can save and resume its state names here the classes its state is
+    # made of (see `state`); the checkpoint reads a saved state back with nothing else.
+    state_types: ClassVar[tuple[type, ...] | None] = None
 
     @property
     def needs_gpu(self) -> bool:
@@ -57,6 +61,17 @@ class Stage:
         ({"models": [{"key", "sha256", "licence"}]}) and notes such as a fallback taken. Valid after
         `apply` has run; empty for classical stages."""
         return {}
+
+    def state(self):
+        """While `apply` runs, between two output frames: what the stage carries from the frames it
+        has read, from which `resume` goes on exactly (pickled at once by the caller: it may share
+        arrays the stage changes later). Only for stages with `state_types`."""
+        raise NotImplementedError
+
+    def resume(self, state) -> None:
+        """The next `apply` goes on from `state`, given the frames after those `state` had read,
+        and yields the frames after those it had yielded."""
+        raise NotImplementedError
 
     @staticmethod
     def require(condition: bool, field: str, message: str) -> None:

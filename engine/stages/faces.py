@@ -96,6 +96,8 @@ class FaceRestore(Stage):
         # Tests and benchmarks may set a restorer callable directly (N x S x S x 3 uint8 -> same).
         self.restorer = None
         self.restorer_size = FALLBACK_SIZE
+        self._worker = None
+        self._resume_from = None
 
     @property
     def needs_gpu(self) -> bool:
@@ -108,9 +110,22 @@ class FaceRestore(Stage):
         # the fusion and smoothing windows: which frames are key frames (counted from a track's
         # first frame), the person's bank of best key frames, track ids and the restorer chosen
         # from the first face seen all depend on every earlier frame of the stream. So a resumed
-        # run restarts from the first frame (memory is still bounded: see FaceVideoRestorer);
-        # restarting `2 * key_every + fusion_radius + 3` frames back gave different faces.
+        # run goes on from the state kept with the last chunk (`state`), or without one restarts
+        # from the first frame; restarting `2 * key_every + fusion_radius + 3` frames back gave
+        # different faces.
         return WHOLE_CLIP
+
+    @property
+    def state_types(self) -> tuple[type, ...]:
+        from engine.faces.restore import FaceVideoRestorer
+
+        return FaceVideoRestorer.STATE_TYPES
+
+    def state(self) -> dict:
+        return self._worker.state()
+
+    def resume(self, state) -> None:
+        self._resume_from = state
 
     def validate(self) -> None:
         self.require(self.model in MODELS, "model", f"must be one of {', '.join(MODELS)}")
@@ -147,9 +162,14 @@ class FaceRestore(Stage):
 
         self._models = [model_record(DETECTOR_KEY)]
         self._notes = []
-        references = [read_image(path) for path in self.references]
+        resume_from, self._resume_from = self._resume_from, None
+        # On resume the reference photos are already in the state, as restored faces.
+        references = [] if resume_from is not None else [read_image(path) for path in self.references]
         worker = FaceVideoRestorer(self._choose, min_face=self.min_face, key_every=self.key_every,
                                    fusion_radius=self.fusion_radius, strength=self.strength, references=references)
+        if resume_from is not None:
+            worker.restore_state(resume_from)
+        self._worker = worker
         self._stats = worker.stats
         yield from worker.run(frames)
 

@@ -224,3 +224,27 @@ def test_a_run_resumes_on_another_machine_from_a_copy_the_callbacks_kept(film_cl
     kept, local = checkpoint_frames(copy), checkpoint_frames(other)
     assert len(kept) == len(local) == 24 and all(np.array_equal(a, b) for a, b in zip(kept, local))
     assert json.loads((copy / "manifest.json").read_text())["total_frames"] == 24
+
+
+def test_a_kept_state_is_read_back_with_nothing_but_data_and_the_stage_s_own_classes():
+    import os
+    import pickle
+    import zlib
+
+    from engine.checkpoint import dump_state, load_state
+    from engine.faces.detect import Face
+
+    face = Face(np.float32([1, 2, 3, 4]), np.float32(0.9), np.zeros((5, 2), np.float32))
+    back = load_state(dump_state({"faces": [face], "n": 3}), [Face])
+    assert back["n"] == 3 and np.array_equal(back["faces"][0].box, face.box)
+
+    class Evil:
+        def __reduce__(self):
+            return os.system, ("echo owned",)
+
+    with pytest.raises(EngineError, match="names posix.system"):
+        load_state(zlib.compress(pickle.dumps(Evil())), [Face])
+    with pytest.raises(EngineError, match="names engine.faces.detect.Face"):
+        load_state(dump_state(face), [])  # a class the stage did not name
+    with pytest.raises(EngineError, match="damaged"):
+        load_state(b"not a state", [Face])

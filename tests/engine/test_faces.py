@@ -334,3 +334,91 @@ def test_a_long_stream_holds_a_bounded_window_and_state():
     assert most_held <= worker.lookahead + 1
     assert most_tracks <= 4  # the two on screen, and a gone one until its last frames are out
     assert most_observed <= 2 * worker.lookahead + 4 * 2
+
+
+def faces_pipeline(chunk_frames: int = 8):
+    """Denoise, faces (a fake restorer, to stay fast), then deflicker: stages with context on both
+    sides of the one whose frames depend on every earlier frame."""
+    from engine.pipeline import Pipeline
+    from engine.recipes import Recipe
+    from engine.stages import Deflicker, TemporalDenoise
+
+    faces = STAGES["faces"](key_every=3, fusion_radius=1)
+    faces.restorer, faces.restorer_size = CountingFake(), 128
+    recipe = Recipe("faces-test", stages=[TemporalDenoise(radius=1), faces, Deflicker(radius=2)])
+    return Pipeline(recipe, chunk_frames=chunk_frames, progress_interval=0), faces
+
+
+@pytest.fixture(scope="module")
+def faces_video(clip, tmp_path_factory):
+    from engine.io import VideoEncoder
+
+    path = tmp_path_factory.mktemp("faces") / "faces.mp4"
+    with VideoEncoder(path, fps=24, crf=12) as encoder:
+        for frame in clip.frames:
+            encoder.write(frame)
+    return path
+
+
+def run_cut_off(video, folder, output, polls_before_cancel: int):
+    from unittest import mock
+
+    from engine.errors import Cancelled
+
+    pipeline, _ = faces_pipeline()
+    with pytest.raises(Cancelled):
+        pipeline.run(video, output, checkpoint_dir=folder,
+                     should_cancel=mock.Mock(side_effect=[False] * polls_before_cancel + [True]))
+
+
+def test_a_cut_off_faces_run_resumes_from_its_last_chunk_with_the_uninterrupted_frames(faces_video, tmp_path):
+    from unittest import mock
+
+    from engine.checkpoint import ChunkStore
+    from tests.engine.helpers import checkpoint_frames
+
+    full_pipeline, full_faces = faces_pipeline()
+    with mock.patch.object(ChunkStore, "remove"):
+        full_pipeline.run(faces_video, tmp_path / "full.mp4", checkpoint_dir=tmp_path / "full")
+    reference = checkpoint_frames(tmp_path / "full")
+    assert len(reference) == 24
+
+    run_cut_off(faces_video, tmp_path / "ck", tmp_path / "out.mp4", polls_before_cancel=18)
+    assert sorted(p.name for p in (tmp_path / "ck").glob("chunk-*.mkv")) == ["chunk-00000.mkv", "chunk-00001.mkv"]
+    assert sorted(p.name for p in (tmp_path / "ck").glob("state-*")) == ["state-00001.bin", "state-00001.sha256"]
+
+    resumed_pipeline, resumed_faces = faces_pipeline()
+    events = []
+    with mock.patch.object(ChunkStore, "remove"):
+        resumed_pipeline.run(faces_video, tmp_path / "out.mp4", checkpoint_dir=tmp_path / "ck",
+                                      on_event=events.append)
+    resumed = checkpoint_frames(tmp_path / "ck")
+    assert len(resumed) == 24 and all(np.array_equal(a, b) for a, b in zip(reference, resumed))
+    # Two chunks (16 frames) were done: the faces stage went on from its state after frame 14 (the
+    # deflicker after it needs 2 frames of context), not from the first frame.
+    assert min(e.frame for e in events if e.phase == "restore") == 15
+    assert resumed_faces.restorer.faces < full_faces.restorer.faces
+    # What the version will say about the faces is the uninterrupted run's, counts included.
+    assert resumed_faces.provenance() == full_faces.provenance()
+
+
+def test_a_damaged_kept_state_makes_the_run_start_again_from_the_first_frame(faces_video, tmp_path):
+    from unittest import mock
+
+    from engine.checkpoint import ChunkStore
+    from tests.engine.helpers import checkpoint_frames
+
+    full_pipeline, _ = faces_pipeline()
+    with mock.patch.object(ChunkStore, "remove"):
+        full_pipeline.run(faces_video, tmp_path / "full.mp4", checkpoint_dir=tmp_path / "full")
+    run_cut_off(faces_video, tmp_path / "ck", tmp_path / "out.mp4", polls_before_cancel=18)
+    state = tmp_path / "ck" / "state-00001.bin"
+    state.write_bytes(state.read_bytes()[:-10] + bytes(10))
+
+    pipeline, _ = faces_pipeline()
+    events = []
+    with mock.patch.object(ChunkStore, "remove"):
+        pipeline.run(faces_video, tmp_path / "out.mp4", checkpoint_dir=tmp_path / "ck", on_event=events.append)
+    assert min(e.frame for e in events if e.phase == "restore") == 1
+    reference, resumed = checkpoint_frames(tmp_path / "full"), checkpoint_frames(tmp_path / "ck")
+    assert len(resumed) == 24 and all(np.array_equal(a, b) for a, b in zip(reference, resumed))
