@@ -26,7 +26,7 @@ frame, a new shot has begun and colour is not carried across the cut.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Iterator
 
 import cv2
@@ -142,39 +142,84 @@ class ChromaPropagator:
         self.fills = 0  # frames that needed the spatial fill: for the bench and the notes
         self.uncolored = 0  # frames no anchor's colour reached (before the first, beyond the window)
         self.cuts: list[int] = []  # frames where a new shot starts (colour not carried across)
+        # The stream so far: frames held for an upcoming anchor, those ready to be let go (held
+        # frames, or an anchor's (frame, chroma)), the colour carried forward and where from.
+        self.held: deque[_Held] = deque()
+        self.ready: deque = deque()
+        self.previous_gray = self.forward = self.forward_confidence = None
+        self.distance = 0  # frames since the last anchor, for the fill threshold
+        self.next_index = 0
 
     def run(self, frames: Iterable[np.ndarray]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        held: deque[_Held] = deque()
-        previous_gray = forward = forward_confidence = None
-        distance = 0  # frames since the last anchor, for the fill threshold
-        for index, frame in enumerate(frames):
-            gray = gray_of(frame)
-            if forward is not None and previous_gray is not None:
-                forward, forward_confidence = self.carrier.carry(previous_gray, gray, forward, forward_confidence,
-                                                                 self.decay)
-                distance += 1
-                if _is_cut(forward_confidence, self.decay**distance):
-                    self.cuts.append(index)
-                    forward, forward_confidence = self._new_shot(gray)
-                    distance = 0
-            if self.schedule.is_anchor(index):
-                forward = self._anchor_chroma(index, frame, gray, forward, forward_confidence)
-                forward_confidence = np.ones(gray.shape, np.float32)
-                distance = 0
-                self._backward_pass(held, gray, forward)
-                while held:
-                    yield self._emit(held.popleft())
-                yield frame, forward
-            else:
-                if forward is not None:
-                    forward, forward_confidence = self._fill(gray, forward, forward_confidence, distance)
-                held.append(_Held(index, frame, gray, None if forward is None else forward.astype(np.float16),
-                                  None if forward is None else forward_confidence.astype(np.float16)))
-                while held and not self._waits_for_anchor(held[0].index):
-                    yield self._emit(held.popleft())
-            previous_gray = gray
-        while held:
-            yield self._emit(held.popleft())
+        """(frame, chroma) per frame, in order; after `restore_state`, `frames` are those after the
+        ones the state had read, and the pairs yielded those after the ones it had yielded."""
+        for index, frame in enumerate(frames, start=self.next_index):
+            self._take(index, frame)
+            self.next_index = index + 1
+            while self.ready:
+                yield self._next_ready()
+        self.ready.extend(self.held)  # the end: nothing more is coming to wait for
+        self.held.clear()
+        while self.ready:
+            yield self._next_ready()
+
+    def _take(self, index: int, frame: np.ndarray) -> None:
+        """Carry colour onto a new frame; what can be let go joins `ready`, in order."""
+        gray = gray_of(frame)
+        forward, forward_confidence = self.forward, self.forward_confidence
+        if forward is not None and self.previous_gray is not None:
+            forward, forward_confidence = self.carrier.carry(self.previous_gray, gray, forward, forward_confidence,
+                                                             self.decay)
+            self.distance += 1
+            if _is_cut(forward_confidence, self.decay**self.distance):
+                self.cuts.append(index)
+                forward, forward_confidence = self._new_shot(gray)
+                self.distance = 0
+        if self.schedule.is_anchor(index):
+            forward = self._anchor_chroma(index, frame, gray, forward, forward_confidence)
+            forward_confidence = np.ones(gray.shape, np.float32)
+            self.distance = 0
+            self._backward_pass(self.held, gray, forward)
+            self.ready.extend(self.held)
+            self.held.clear()
+            self.ready.append((frame, forward))
+        else:
+            if forward is not None:
+                forward, forward_confidence = self._fill(gray, forward, forward_confidence, self.distance)
+            self.held.append(_Held(index, frame, gray, None if forward is None else forward.astype(np.float16),
+                                   None if forward is None else forward_confidence.astype(np.float16)))
+            while self.held and not self._waits_for_anchor(self.held[0].index):
+                self.ready.append(self.held.popleft())
+        self.forward, self.forward_confidence, self.previous_gray = forward, forward_confidence, gray
+
+    def _next_ready(self) -> tuple[np.ndarray, np.ndarray]:
+        item = self.ready.popleft()
+        return self._emit(item) if isinstance(item, _Held) else item
+
+    # -- saving and resuming -------------------------------------------------------------------
+
+    STATE_TYPES = (_Held,)
+
+    def state(self) -> dict:
+        """Between two yielded pairs, what resuming needs (numpy arrays, containers and _Held). The
+        held frames' gray copies are left out: they are made again from the frames."""
+        def light(item):
+            return replace(item, gray=None) if isinstance(item, _Held) else item
+
+        return {"held": [light(item) for item in self.held], "ready": [light(item) for item in self.ready],
+                "forward": self.forward, "forward_confidence": self.forward_confidence,
+                "previous_gray": self.previous_gray, "distance": self.distance, "next_index": self.next_index,
+                "fills": self.fills, "uncolored": self.uncolored, "cuts": self.cuts}
+
+    def restore_state(self, state: dict) -> None:
+        def whole(item):
+            return replace(item, gray=gray_of(item.frame)) if isinstance(item, _Held) else item
+
+        self.held = deque(whole(item) for item in state["held"])
+        self.ready = deque(whole(item) for item in state["ready"])
+        self.forward, self.forward_confidence = state["forward"], state["forward_confidence"]
+        self.previous_gray, self.distance, self.next_index = state["previous_gray"], state["distance"], state["next_index"]
+        self.fills, self.uncolored, self.cuts = state["fills"], state["uncolored"], state["cuts"]
 
     def _waits_for_anchor(self, index: int) -> bool:
         upcoming = self.schedule.next_anchor(index)

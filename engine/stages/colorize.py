@@ -73,7 +73,8 @@ class Colorize(Stage):
     makes_color: ClassVar[bool] = True
     file_params: ClassVar[tuple[str, ...]] = ("reference_frames", "reference_images", "scribbles")
     # Every earlier frame can change a frame's colour (it is carried from the last anchor, however
-    # far), so a resumed run restarts from the first frame.
+    # far), so a resumed run goes on from the state kept with the last chunk (`state`), or without
+    # one restarts from the first frame.
     radius: ClassVar[int] = WHOLE_CLIP
     reference_frames: ListParam = field(default_factory=ListParam)
     reference_images: ListParam = field(default_factory=ListParam)
@@ -87,6 +88,19 @@ class Colorize(Stage):
         self._notes: list[str] = []
         self._models: list[dict] = []
         self._frame_count: int | None = None
+        self._propagator = None
+        self._yielded = 0
+        self._resume_from = None
+
+    @property
+    def state_types(self) -> tuple[type, ...]:
+        return ChromaPropagator.STATE_TYPES
+
+    def state(self) -> dict:
+        return {"propagator": self._propagator.state(), "yielded": self._yielded}
+
+    def resume(self, state) -> None:
+        self._resume_from = state
 
     # --- parameters --------------------------------------------------------------------------
     def validate(self) -> None:
@@ -143,11 +157,16 @@ class Colorize(Stage):
         schedule = AnchorSchedule(frames=tuple(sorted(sources.frames_with_hints())),
                                   period=self.anchor_every if periodic else None)
         propagator = ChromaPropagator(schedule, sources.hints, fill_samples=sources.fill_samples, window=self.window)
-        count = 0
+        self._propagator, self._yielded = propagator, 0
+        resume_from, self._resume_from = self._resume_from, None
+        if resume_from is not None:
+            propagator.restore_state(resume_from["propagator"])
+            self._yielded = resume_from["yielded"]
         for frame, chroma_field in propagator.run(frames):
-            count += 1
-            yield combine(output_luminance(frame), chroma_field)
-        self._check_frames_exist(count)
+            out = combine(output_luminance(frame), chroma_field)
+            self._yielded += 1
+            yield out
+        self._check_frames_exist(self._yielded)
         if propagator.cuts:
             self._notes.append(f"new shots found at frames {', '.join(map(str, propagator.cuts[:20]))}: colour is "
                                "not carried across a cut")

@@ -347,3 +347,52 @@ def test_a_long_stream_with_periodic_anchors_holds_only_the_window():
     for emitted, _ in enumerate(propagator.run(source()), start=1):
         most_held = max(most_held, len(pulled) - emitted)
     assert emitted == 300 and most_held <= 4 + 1
+
+
+def test_a_cut_off_colorize_run_resumes_from_its_last_chunk_with_the_uninterrupted_frames(tmp_path):
+    """Colour carried from the last anchor and frames held for the next one are kept with each
+    chunk: a resumed run goes on from there, not from the first frame, and gives the same frames."""
+    from unittest import mock
+
+    from engine.checkpoint import ChunkStore, load_state
+    from engine.errors import Cancelled
+    from engine.pipeline import Pipeline
+    from engine.recipes import Recipe
+    from engine.stages import Deflicker, TemporalDenoise
+    from engine.synthetic import write_clip
+    from tests.engine.helpers import checkpoint_frames
+
+    truth = list(pan_frames(data.chelsea(), count=24, size=SIZE, shift_per_frame=2.0))
+    grays = [np.repeat(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2) for f in truth]
+    source = tmp_path / "gray.mp4"
+    write_clip(source, grays, fps=12.0)
+    params = {"reference_frames": [{"frame": 0, "image": save(tmp_path, "k0.png", truth[0])},
+                                   {"frame": 17, "image": save(tmp_path, "k17.png", truth[17])}],
+              "reference_images": [save(tmp_path, "ref.png", data.chelsea())], "window": 6, "anchor_every": 11}
+
+    def pipeline():
+        colour = recipe_from_dict({"stages": [{"stage": "colorize", "params": params}]}).stages[0]
+        recipe = Recipe("colour-test", stages=[TemporalDenoise(radius=1), colour, Deflicker(radius=2)])
+        return Pipeline(recipe, chunk_frames=8, progress_interval=0), colour
+
+    full, full_colour = pipeline()
+    with mock.patch.object(ChunkStore, "remove"):
+        full.run(source, tmp_path / "full.mp4", checkpoint_dir=tmp_path / "full")
+    cut, _ = pipeline()
+    with pytest.raises(Cancelled):
+        cut.run(source, tmp_path / "out.mp4", checkpoint_dir=tmp_path / "ck",
+                should_cancel=mock.Mock(side_effect=[False] * 18 + [True]))
+    state = load_state((tmp_path / "ck" / "state-00001.bin").read_bytes(), full_colour.state_types)
+    # Saved after 14 frames: frames 11 on waited for the anchor at 17 (window 6), which has come:
+    # frames 14 to 17 are in hand, ready to be let go.
+    kept = state["state"]["propagator"]
+    assert state["yielded"] == 14 and [item.index for item in kept["ready"][:-1]] == [14, 15, 16]
+
+    resumed, resumed_colour = pipeline()
+    events = []
+    with mock.patch.object(ChunkStore, "remove"):
+        resumed.run(source, tmp_path / "out.mp4", checkpoint_dir=tmp_path / "ck", on_event=events.append)
+    assert min(e.frame for e in events if e.phase == "restore") == 15
+    reference, again = checkpoint_frames(tmp_path / "full"), checkpoint_frames(tmp_path / "ck")
+    assert len(again) == 24 and all(np.array_equal(a, b) for a, b in zip(reference, again))
+    assert resumed_colour.provenance() == full_colour.provenance()
