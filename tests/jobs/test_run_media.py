@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from engine.io import probe, read_video_frames
 from engine.pipeline import Pipeline
-from engine.recipes import load_recipe
+from engine.recipes import load_recipe, recipe_from_dict
 from jobs.models import Job, JobAsset, JobEvent, JobState, job_file_path
 from jobs.services import run as run_service
 from jobs.services.assets import job_asset_store, job_assets_attach
@@ -46,10 +46,12 @@ def reference_frames(film_clip, tmp_path_factory):
     return list(read_video_frames(output))
 
 
-def stored_job(owner, path: Path, recipe: str = "film-light") -> Job:
-    """A queued job whose source is in the media store, whichever the backend."""
+def stored_job(owner, path: Path, recipe: str | dict = "film-light") -> Job:
+    """A queued job of a preset (by name) or a recipe (in full) whose source is in the media store,
+    whichever the backend."""
     info = inspect_media(path)
-    job = Job(owner=owner, kind=info.kind, recipe=recipe_resolve(recipe), source_name=path.name,
+    resolved = recipe_resolve(recipe) if isinstance(recipe, str) else recipe_resolve(recipe=recipe)
+    job = Job(owner=owner, kind=info.kind, recipe=resolved, source_name=path.name,
               source_info=info.as_dict(), progress={"phase": "queued", "frame": 0, "total": info.frame_count})
     job.source.name = store_checked_media(path, info, job_file_path(job, "source"))
     job.save()
@@ -258,3 +260,29 @@ def test_a_chunk_damaged_in_the_store_is_made_again_not_trusted(owner, film_clip
     frames = decoded(job.result.name)
     assert len(frames) == 24
     assert_same_encoded_frames(frames, reference_frames)
+
+
+def test_a_faces_job_resumes_on_another_worker_from_the_state_kept_with_its_chunks(owner, film_clip, media_backend,
+                                                                                  settings, tmp_path):
+    recipe = load_recipe("film-faces").as_dict()
+    recipe["stages"][-1]["params"]["model"] = "none"  # fusion only: a CPU job, and fast
+    job = stored_job(owner, film_clip, recipe=recipe)
+    on_worker(settings, tmp_path, "first-worker", media_backend)
+    with dies_after(17), pytest.raises(SystemExit):
+        job_run(job_id=job.id, worker="w1")
+    folder = job_checkpoint_folder(job)
+    assert f"{folder}/state-00001.bin" in media_list(folder) and f"{folder}/state-00000.bin" not in media_list(folder)
+
+    on_worker(settings, tmp_path, "second-worker", media_backend)
+    make_stale(job, settings)
+    recording, restored = restored_frames_recorded()
+    with recording:
+        job_run(job_id=job.id, worker="w2")
+    job.refresh_from_db()
+    assert job.state == JobState.SUCCEEDED, job.error
+    # The faces stage went on from its state after frame 16, not from the first frame; the stages
+    # before it were fed their 10 frames of context, which are not counted as made.
+    assert min(restored) == 17
+    reference = tmp_path / "reference.mp4"
+    Pipeline(recipe_from_dict(recipe)).run(film_clip, reference)
+    assert_same_encoded_frames(decoded(job.result.name), list(read_video_frames(reference)))
