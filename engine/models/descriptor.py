@@ -34,10 +34,11 @@ class ModelDescriptor:
     key: str = ""
     sha256: str = ""  # of each file, comma-separated (what provenance records)
     licence: str = ""
+    runtime: str = ""  # how it runs, from the runtime policy: "torch cpu float32", "onnxruntime cpu float32"
 
     def record(self) -> dict:
-        """What a version's provenance says about this model: {"key", "sha256", "licence"}."""
-        return {"key": self.key, "sha256": self.sha256, "licence": self.licence}
+        """What a version's provenance says about this model: {"key", "sha256", "licence", "runtime"}."""
+        return {"key": self.key, "sha256": self.sha256, "licence": self.licence, "runtime": self.runtime}
 
 
 @dataclass(frozen=True)

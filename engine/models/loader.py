@@ -26,6 +26,7 @@ from engine.models.descriptor import ModelDescriptor, is_state_dict
 from engine.models.errors import ModelCorrupt, ModelLoadError
 from engine.models.ncnn import read_model
 from engine.models.onnx import open_session
+from engine.models.runtime import choose_runtime
 
 # Keys under which training code stores the weights (basicsr / Real-ESRGAN: "params_ema", "params").
 WRAPPER_KEYS = ("params_ema", "params")
@@ -39,8 +40,9 @@ def load_model(key: str, *, device: str | torch.device = "cpu", half: bool | Non
                task: str | None = None) -> ModelDescriptor:
     """The registry's model `key`, verified, recognised by its weights, in eval mode on `device`.
 
-    `half`: float16 weights (default: on CUDA only). `task`: refuse a model made for another
-    task (e.g. "super-resolution"). ONNX networks run on the CPU whatever `device` says.
+    `half`: float16 weights (default: the runtime policy's choice, engine/models/runtime.py:
+    on CUDA for the networks where it is safe). `task`: refuse a model made for another task
+    (e.g. "super-resolution"). ONNX networks run on the CPU whatever `device` says.
     Cached per process: loading it again returns the same descriptor without reading the file.
     Raises ModelMissing (not installed: the message says where to get it), ModelCorrupt (damaged,
     another version, or another network) or ModelLoadError (asked for CUDA without a GPU, or for
@@ -53,7 +55,7 @@ def load_model(key: str, *, device: str | torch.device = "cpu", half: bool | Non
     device = torch.device(device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ModelLoadError(f"{key}: CUDA was asked for, but no GPU is available here.")
-    half = device.type == "cuda" if half is None else bool(half)
+    half = None if half is None else bool(half)
     slot = (key, str(device), half)
     identity = (found.paths, found.sha256)
     with _lock_for(slot):
@@ -102,7 +104,7 @@ def read_weights(paths: tuple[Path, ...]) -> Any:
     raise ModelCorrupt(f"the loader reads no files of the kind {', '.join(suffixes)}")
 
 
-def _load(found: registry.ModelStatus, device: torch.device, half: bool) -> ModelDescriptor:
+def _load(found: registry.ModelStatus, device: torch.device, half: bool | None) -> ModelDescriptor:
     spec = found.spec
     try:
         weights = read_weights(found.paths)
@@ -119,8 +121,9 @@ def _load(found: registry.ModelStatus, device: torch.device, half: bool) -> Mode
     except ModelCorrupt as error:
         raise ModelCorrupt(f"{spec.title}: {found.paths[-1]}: {error}; "
                            f"it is another model or a damaged file.") from None
+    runtime = choose_runtime(weights, descriptor.architecture, device, half)
     model = descriptor.model
     if isinstance(model, nn.Module):
-        model = model.to(device=device, dtype=torch.float16 if half else torch.float32)
+        model = model.to(device=runtime.device, dtype=runtime.dtype)
     return dataclasses.replace(descriptor, model=model, key=spec.key, sha256=",".join(found.sha256),
-                               licence=spec.licence)
+                               licence=spec.licence, runtime=runtime.label())

@@ -187,7 +187,7 @@ class Colorize(Stage):
                 raise
             self._notes.append(f"model {self.model} not used ({exc}); colour from the references and scribbles only")
             return None
-        self._models.append({"key": network.key, "sha256": network.sha256, "licence": network.licence})
+        self._models.append(network.record())
         return network
 
     def provenance(self) -> dict:

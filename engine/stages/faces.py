@@ -33,12 +33,12 @@ class PathList(list):
         super().__init__(str(v) for v in value)
 
 
-def model_record(key: str) -> dict:
-    """{"key", "sha256", "licence"} of a registry model (sha256 of each file, comma-separated)."""
-    from engine.models import registry
+def model_record(key: str, task: str) -> dict:
+    """{"key", "sha256", "licence", "runtime"} of a registry model, loaded (once per process) as it
+    will run."""
+    from engine.models.loader import load_model
 
-    found = registry.require(key)
-    return {"key": key, "sha256": ",".join(found.sha256), "licence": found.spec.licence}
+    return load_model(key, task=task).record()
 
 
 def unsharp_restorer(batch: np.ndarray) -> np.ndarray:
@@ -160,7 +160,7 @@ class FaceRestore(Stage):
         from engine.faces.restore import FaceVideoRestorer
         from engine.io.image import read_image
 
-        self._models = [model_record(DETECTOR_KEY)]
+        self._models = [model_record(DETECTOR_KEY, "face-detection")]
         self._notes = []
         resume_from, self._resume_from = self._resume_from, None
         # On resume the reference photos are already in the state, as restored faces.

@@ -260,7 +260,8 @@ def test_checkpoint_loads_strictly_and_its_color_is_stabilised(tiny_checkpoint, 
         plain, annealed = model.model(lightness), model.model(lightness, temperature=0.38)
     assert annealed.abs().mean() >= plain.abs().mean()
     stage, out = colorize({"model": "zhang-eccv16", "anchor_every": 8}, grays)
-    assert stage.provenance()["models"] == [{"key": "zhang-eccv16", "sha256": model.sha256, "licence": "BSD-2-Clause"}]
+    assert stage.provenance()["models"] == [{"key": "zhang-eccv16", "sha256": model.sha256, "licence": "BSD-2-Clause",
+                                             "runtime": "torch cpu float32"}]
     for frame, gray in zip(out, grays):
         assert np.abs(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY).astype(int) - gray[..., 0]).max() <= 1
     # A broken state dict (a key missing) is refused, not half loaded.

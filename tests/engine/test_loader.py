@@ -92,7 +92,7 @@ def test_an_official_pth_loads_with_its_training_wrapper(models_dir, monkeypatch
     assert (descriptor.architecture, descriptor.scale, descriptor.key, descriptor.licence) == ("RRDBNet", 4, "tiny-x4",
                                                                                              "test licence")
     assert descriptor.record() == {"key": "tiny-x4", "sha256": registry.cached_sha256(models_dir / "tiny-x4.pth"),
-                                   "licence": "test licence"}
+                                   "licence": "test licence", "runtime": "torch cpu float32"}
     image = torch.rand(1, 3, 8, 8)
     with torch.inference_mode():
         assert descriptor.model(image).shape == (1, 3, 32, 32)
@@ -199,3 +199,29 @@ def test_a_pickle_that_is_not_plain_weights_is_never_run(models_dir, monkeypatch
 def test_a_model_for_another_task_is_refused():
     with pytest.raises(ModelLoadError, match="retinaface-mobilenet0.25 is a face-detection model, not super-resolution"):
         load_model("retinaface-mobilenet0.25", task="super-resolution")
+
+
+# --- the runtime policy ---------------------------------------------------------------------
+
+def test_the_runtime_policy_picks_one_backend_and_precision_per_network_and_device():
+    from engine.models.runtime import choose_runtime
+
+    class OnnxSession:
+        def run(self): ...
+        def get_inputs(self): ...
+
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert choose_runtime(OnnxSession(), "RetinaFace", cuda, None).label() == "onnxruntime cpu float32"
+    assert choose_runtime(STATES["RRDBNet"], "RRDBNet", cpu, None).label() == "torch cpu float32"
+    assert choose_runtime(STATES["RRDBNet"], "RRDBNet", cuda, None).label() == "torch cuda float16"
+    assert choose_runtime({}, "GPEN", cuda, None).label() == "torch cuda float16"
+    assert choose_runtime({}, "ECCV16", cuda, None).label() == "torch cuda float32"  # its softmax stays float32
+    assert choose_runtime({}, "GPEN", cuda, False).label() == "torch cuda float32"  # a caller may force it
+
+
+def test_a_loaded_model_runs_as_its_record_says(models_dir, monkeypatch):
+    torch.save(STATES["RRDBNet"], models_dir / "tiny-x4.pth")
+    register(monkeypatch, "tiny-x4", "tiny-x4.pth", "RRDBNet", scale=4)
+    default, forced = load_model("tiny-x4"), load_model("tiny-x4", half=True)
+    assert next(default.model.parameters()).dtype == torch.float32 and default.record()["runtime"] == "torch cpu float32"
+    assert next(forced.model.parameters()).dtype == torch.float16 and forced.record()["runtime"] == "torch cpu float16"
