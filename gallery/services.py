@@ -3,6 +3,7 @@ comments, reports, moderation. Views and the API only call these."""
 from __future__ import annotations
 
 import logging
+import math
 import tempfile
 import uuid
 from datetime import timedelta
@@ -208,6 +209,7 @@ def homework_hand_in(*, author, item: Item, upload, title: str = "", description
         if info.kind != _media_kind_for(item):
             raise ApplicationError(_("This item is a film clip: hand in a video.") if item.kind == Item.Kind.FILM
                                    else _("This item is a still picture: hand in an image."))
+        homework_require_matching(item, info)
         version = Version(item=item, author=author, parent=parent, title=title[:200], description=description,
                           licence=licence, ai_color=ai_color, is_homework=True, media_info=info.as_dict())
         stored = store_checked_media(spooled, info, version_file_path(version, "media"))
@@ -222,6 +224,42 @@ def homework_hand_in(*, author, item: Item, upload, title: str = "", description
                                      "that is the daily limit.") % {"cap": settings.HOMEWORK_DAILY_CAP},
                                    status_code=429)
         return _save_version(version, stored)
+
+
+# How far a restoration may stray from its item and still be the same picture: its proportions
+# within 1% (a border trimmed by a pixel or two, a size rounded to even), a clip's length within
+# two frames or a tenth of a second (an encoder adds or drops a frame at the end).
+ASPECT_TOLERANCE = 0.01
+DURATION_TOLERANCE_FRAMES = 2
+DURATION_TOLERANCE_SECONDS = 0.1
+
+
+def _aspect_words(width: int, height: int) -> str:
+    divisor = math.gcd(width, height) or 1
+    ratio = f"{width // divisor}:{height // divisor}"
+    return f"{width}x{height} ({ratio})" if len(ratio) <= 7 else f"{width}x{height} ({width / height:.2f}:1)"
+
+
+def homework_require_matching(item: Item, info) -> None:
+    """Homework is a restoration of this item: the same proportions and, for a clip, the same length.
+    Items whose facts were not recorded are not checked."""
+    known = item.media_info or {}
+    width, height = known.get("width") or 0, known.get("height") or 0
+    if width and height and info.width and info.height:
+        if abs((info.width / info.height) / (width / height) - 1) > ASPECT_TOLERANCE:
+            raise ApplicationError(
+                _("This file does not have the item's proportions: the item is %(item)s, the file is %(file)s. "
+                  "Hand in the whole picture, restored, without cropping or stretching it.")
+                % {"item": _aspect_words(width, height), "file": _aspect_words(info.width, info.height)},
+                extra={"field": "file"})
+    duration, fps = known.get("duration") or 0.0, known.get("fps") or 0.0
+    if info.kind == "video" and duration and info.duration:
+        tolerance = max(DURATION_TOLERANCE_FRAMES / fps if fps else 0.0, DURATION_TOLERANCE_SECONDS)
+        if abs(info.duration - duration) > tolerance:
+            raise ApplicationError(
+                _("This clip is not as long as the item: the item lasts %(item).2f s, the file %(file).2f s. "
+                  "Hand in the whole clip, restored (a different frame rate is fine).")
+                % {"item": duration, "file": info.duration}, extra={"field": "file"})
 
 
 def _save_version(version: Version, stored: str) -> Version:

@@ -143,7 +143,8 @@ def comment_new(request, slug):
         raise  # a hidden version or comment is a 404 here as on the API (NotFoundMiddleware)
     except ApplicationError as exc:
         return _done(request, item, exc.message, messages.ERROR, anchor="comments")
-    return _done(request, item, anchor="comments")
+    return _done(request, item, _("Your reply is posted.") if parent else _("Your comment is posted."),
+                 anchor="comments")
 
 
 @login_required

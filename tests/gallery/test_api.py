@@ -212,6 +212,12 @@ def test_homework_is_handed_in(client, item, owner, media_root):
     assert error(login(owner).post("/api/items/nope/homework/", {"file": png_upload()}), 404)
 
 
+def test_homework_of_another_shape_is_a_400_naming_both(item, owner, media_root):
+    response = login(owner).post(f"/api/items/{item.slug}/homework/", {"file": png_upload(size=(48, 64))})
+    assert "the item is 64x48 (4:3), the file is 48x64 (3:4)" in error(response, 400)
+    assert not Version.objects.exists()
+
+
 @pytest.mark.parametrize("case", ["truncated video", "zero bytes", "bomb", "svg script", "lying name",
                                   "traversal name with bad content", "image for a film", "no file", "bad licence"])
 def test_bad_homework_gets_a_clear_400_and_nothing_is_kept(item, owner, media_root, film_clip, bomb_png, case):

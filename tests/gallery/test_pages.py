@@ -285,3 +285,19 @@ def test_stills_get_the_zoomable_viewer_and_films_do_not(client, demo):
     assert 'href="/items/demo-cameraman-photo/media/"' in photo  # the full-size file, also without the script
     film = client.get("/items/demo-astronaut-film/").content.decode()
     assert "data-zoom-viewer" not in film and "js/zoom.js" not in film
+
+
+def test_posting_a_comment_or_a_reply_says_so_on_the_page(client, owner, media_root):
+    from gallery.models import Comment
+    from tests.gallery.factories import make_item
+
+    item = make_item()
+    client.force_login(owner)
+    page = client.post(f"/items/{item.slug}/comments/", {"body": "Lovely grain"}, follow=True)
+    assert page.redirect_chain[-1][0].endswith("#comments") and "Your comment is posted." in page.content.decode()
+    first = Comment.objects.get()
+    page = client.post(f"/items/{item.slug}/comments/", {"body": "Agreed", "parent": first.id}, follow=True)
+    assert "Your reply is posted." in page.content.decode()
+    page = client.post(f"/items/{item.slug}/comments/", {"body": "Ein Kommentar"}, follow=True,
+                       headers={"Accept-Language": "zh-hans"})
+    assert "评论已发布" in page.content.decode()

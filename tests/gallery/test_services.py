@@ -275,3 +275,31 @@ def test_hidden_versions_take_no_votes_and_reports_are_not_repeated(owner, stran
     version.save()
     with pytest.raises(ApplicationError):
         services.vote_toggle(user=stranger, version=version)
+
+
+def test_homework_must_have_the_items_proportions(owner, item, media_root):
+    before = files_under(media_root)
+    with pytest.raises(ApplicationError, match=r"the item is 64x48 \(4:3\), the file is 64x36 \(16:9\)"):
+        services.homework_hand_in(author=owner, item=item, upload=png_upload(size=(64, 36)))
+    assert not Version.objects.exists() and files_under(media_root) == before
+    # Larger (an upscale) or a pixel off after rounding: the same picture.
+    services.homework_hand_in(author=owner, item=item, upload=png_upload(size=(256, 192)))
+    services.homework_hand_in(author=owner, item=item, upload=png_upload(size=(64, 48), seed=1))
+    assert Version.objects.count() == 2
+
+
+def test_homework_of_a_clip_must_last_as_long_as_the_clip(owner, media_root, film_clip):
+    """film_clip: 320x240, 24 frames at 12 fps (2 s)."""
+    film = make_item(Item.Kind.FILM)
+    film.media_info = {"kind": "video", "width": 320, "height": 240, "duration": 3.0, "fps": 12.0}
+    film.save()
+    with pytest.raises(ApplicationError, match=r"the item lasts 3.00 s, the file 2.00 s"):
+        services.homework_hand_in(author=owner, item=film, upload=upload_of(film_clip))
+    assert not Version.objects.exists()
+    film.media_info["duration"] = 2.1  # within two frames (and a tenth of a second)
+    film.save()
+    services.homework_hand_in(author=owner, item=film, upload=upload_of(film_clip))
+    film.media_info.update(width=640, height=360, duration=2.0)
+    film.save()
+    with pytest.raises(ApplicationError, match=r"the item is 640x360 \(16:9\), the file is 320x240 \(4:3\)"):
+        services.homework_hand_in(author=owner, item=film, upload=upload_of(film_clip))
