@@ -93,19 +93,30 @@ def item_versions(*, item: Item, user) -> QuerySet[Version]:
 # --- items ------------------------------------------------------------------------------------
 
 
+def _restorations_of_item():
+    """The visible versions of the outer item: restorations published from jobs and homework."""
+    return Version.objects.filter(item=OuterRef("pk"), is_hidden=False)
+
+
 def _homework_of_item():
-    return Version.objects.filter(item=OuterRef("pk"), is_homework=True, is_hidden=False)
+    return _restorations_of_item().filter(is_homework=True)
+
+
+def _count_of(versions) -> Coalesce:
+    return Coalesce(Subquery(versions.order_by().values("item").annotate(n=Count("pk")).values("n"),
+                             output_field=IntegerField()), 0)
 
 
 def items_filtered(*, kind: str = "", decade: int | None = None, place: str = "", collection: str = "",
-                   has_homework: bool = False, q: str = "") -> QuerySet[Item]:
-    """Items for the gallery grid, newest first, with their count of visible homework.
+                   has_homework: bool = False, has_restorations: bool = False, q: str = "") -> QuerySet[Item]:
+    """Items for the gallery grid, newest first, with their counts of visible restorations (published
+    from jobs, and homework) and of homework alone.
 
-    The count is a correlated subquery, not a join with GROUP BY: the paginator's COUNT and each
+    The counts are correlated subqueries, not a join with GROUP BY: the paginator's COUNT and each
     page then cost the same whatever the number of items and versions.
     """
-    homework_count = (_homework_of_item().order_by().values("item").annotate(n=Count("pk")).values("n"))
-    items = Item.objects.annotate(homework_count=Coalesce(Subquery(homework_count, output_field=IntegerField()), 0))
+    items = Item.objects.annotate(restoration_count=_count_of(_restorations_of_item()),
+                                  homework_count=_count_of(_homework_of_item()))
     if kind:
         items = items.filter(kind=kind)
     if decade is not None:
@@ -117,6 +128,8 @@ def items_filtered(*, kind: str = "", decade: int | None = None, place: str = ""
             item=OuterRef("pk"), collection__slug=collection, collection__is_published=True)))
     if has_homework:
         items = items.filter(Exists(_homework_of_item()))
+    if has_restorations:
+        items = items.filter(Exists(_restorations_of_item()))
     if q:
         items = items.filter(Q(title__icontains=q) | Q(title_zh__icontains=q) | Q(title_en__icontains=q)
                              | Q(description__icontains=q) | Q(description_zh__icontains=q) | Q(place__icontains=q)

@@ -33,7 +33,8 @@ def gallery_list(request):
         decade = None
     items = selectors.items_filtered(kind=params.get("kind", ""), decade=decade, place=params.get("place", ""),
                                      collection=params.get("collection", ""),
-                                     has_homework=params.get("homework") == "1", q=params.get("q", "").strip())
+                                     has_homework=params.get("homework") == "1",
+                                     has_restorations=params.get("restored") == "1", q=params.get("q", "").strip())
     page = Paginator(items, selectors.GALLERY_PAGE_SIZE).get_page(params.get("page"))
     query = params.copy()
     query.pop("page", None)

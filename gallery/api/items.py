@@ -34,6 +34,8 @@ class ItemListCreateApi(APIView):
         place = serializers.CharField(required=False, allow_blank=True, max_length=200)
         collection = serializers.SlugField(required=False, allow_blank=True, help_text="A published collection.")
         has_homework = serializers.BooleanField(required=False, default=False)
+        has_restorations = serializers.BooleanField(required=False, default=False,
+                                                    help_text="Items with a visible restoration: published or homework.")
         q = serializers.CharField(required=False, allow_blank=True, max_length=200,
                                   help_text="Words in the title, description, place, creator or tags.")
 
@@ -62,7 +64,8 @@ class ItemListCreateApi(APIView):
         data = filters.validated_data
         items = selectors.items_filtered(
             kind=data.get("kind", ""), decade=data.get("decade"), place=data.get("place", "").strip(),
-            collection=data.get("collection", ""), has_homework=data["has_homework"], q=data.get("q", "").strip())
+            collection=data.get("collection", ""), has_homework=data["has_homework"],
+            has_restorations=data["has_restorations"], q=data.get("q", "").strip())
         return paginated_response(request, self, items, ItemSummarySerializer)
 
     @extend_schema(operation_id="items_create", summary="Add a historical item (staff)",

@@ -65,6 +65,8 @@ class ItemBriefSerializer(serializers.Serializer):
 
 
 class ItemSummarySerializer(ItemBriefSerializer):
+    restoration_count = serializers.IntegerField(
+        help_text="Visible restorations of this item: published from jobs, and homework.")
     homework_count = serializers.IntegerField(help_text="Visible homework handed in for this item.")
 
 

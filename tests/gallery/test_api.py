@@ -87,11 +87,16 @@ def test_items_list_filters(client, owner, media_root):
     assert slugs(collection="harbours") == [photo.slug]
     assert slugs(collection="draft") == []  # unpublished collections filter nothing in
     assert slugs(has_homework="true") == [photo.slug]
+    make_version(painting, owner)  # a restoration published from a job: not homework, a restoration
+    make_version(film, owner, is_hidden=True)  # hidden: counts for nobody
+    assert slugs(has_restorations="true") == [painting.slug, photo.slug]
     assert slugs(q="ren bonian") == [painting.slug]
     assert slugs(q="boats") == [photo.slug]
     assert slugs(kind="", q="") == [painting.slug, photo.slug, film.slug]  # empty form fields are no filter
     row = client.get("/api/items/", {"kind": "photo"}).json()["results"][0]
-    assert row["homework_count"] == 1 and row["year"] == 1925
+    assert row["homework_count"] == row["restoration_count"] == 1 and row["year"] == 1925
+    painting_row = client.get("/api/items/", {"kind": "painting"}).json()["results"][0]
+    assert (painting_row["homework_count"], painting_row["restoration_count"]) == (0, 1)
     assert row["media_url"] == reverse("item-media", args=[photo.slug, "media"]) and row["poster_url"] is None
     assert row["api_url"] == f"/api/items/{photo.slug}/" and row["page_url"] == f"/items/{photo.slug}/"
 

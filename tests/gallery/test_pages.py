@@ -301,3 +301,22 @@ def test_posting_a_comment_or_a_reply_says_so_on_the_page(client, owner, media_r
     page = client.post(f"/items/{item.slug}/comments/", {"body": "Ein Kommentar"}, follow=True,
                        headers={"Accept-Language": "zh-hans"})
     assert "评论已发布" in page.content.decode()
+
+
+def test_gallery_cards_count_published_restorations_and_homework_and_filter_on_them(client, owner, media_root):
+    from tests.gallery.factories import make_item, make_version
+
+    restored, handed_in, untouched = make_item(title="Restored"), make_item(title="Handed in"), make_item(title="Plain")
+    make_version(restored, owner)  # published from a job
+    make_version(handed_in, owner, is_homework=True)
+    make_version(untouched, owner, is_hidden=True)
+    page = client.get("/gallery/").content.decode()
+    cards = {title: re.search(rf">{title}<.*?</li>", page, re.S).group(0) for title in ("Restored", "Handed in", "Plain")}
+    assert "1 restoration" in cards["Restored"] and "homework" not in cards["Restored"]
+    assert "1 restoration · 1 piece of homework" in cards["Handed in"]
+    assert "No restorations yet" in cards["Plain"]
+    only = client.get("/gallery/", {"restored": "1"}).content.decode()
+    assert "Restored" in only and "Handed in" in only and ">Plain<" not in only
+    assert ">Restored<" not in client.get("/gallery/", {"homework": "1"}).content.decode()
+    chinese = client.get("/gallery/", headers={"Accept-Language": "zh-hans"}).content.decode()
+    assert "1 个修复版本" in chinese and "只看有修复版本的藏品" in chinese
