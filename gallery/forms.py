@@ -18,6 +18,19 @@ class CommentForm(forms.Form):
     body = forms.CharField(label=_("Comment"), max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))
     version = forms.UUIDField(required=False, widget=forms.HiddenInput)
     parent = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    at = forms.CharField(label=_("At a moment (optional)"), required=False, max_length=12,
+                         help_text=_("e.g. 1:23 — the comment links to that moment of the clip"))
+
+    def clean_at(self):
+        from gallery.services import moment_parse
+
+        text = self.cleaned_data["at"].strip()
+        if not text:
+            return None
+        try:
+            return moment_parse(text)
+        except ValueError:
+            raise forms.ValidationError(_("Write the moment as minutes:seconds, e.g. 1:23.")) from None
 
 
 class ReportForm(forms.Form):

@@ -256,6 +256,10 @@ class Comment(models.Model):
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="replies")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comments")
     body = models.TextField(_("comment"), max_length=5000)
+    # A moment of a film clip the comment is about (seconds from its start), shown as a link that
+    # seeks the item's player.
+    at_seconds = models.FloatField(_("moment"), null=True, blank=True,
+                                   help_text=_("The moment of the clip the comment is about, in seconds."))
     is_hidden = models.BooleanField(default=False, help_text=_("Hidden by a moderator."))
     is_deleted = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)

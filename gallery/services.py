@@ -305,7 +305,7 @@ def vote_toggle(*, user, version: Version) -> bool:
 
 
 def comment_create(*, author, item: Item, body: str, version: Version | None = None,
-                   parent: Comment | None = None) -> Comment:
+                   parent: Comment | None = None, at_seconds: float | None = None) -> Comment:
     """A comment on `item`, about one of its versions or not, or a reply to one of its comments:
     only about a version the author may see and in answer to a comment they may see (hidden ones
     are for staff, deleted ones for nobody); anything else is NotFound, as reading it is."""
@@ -324,10 +324,45 @@ def comment_create(*, author, item: Item, body: str, version: Version | None = N
         raise ApplicationError(_("That comment belongs to another item."))
     if version is not None and version.item_id != item.pk:
         raise ApplicationError(_("That version belongs to another item."))
-    comment = Comment(item=item, version=version, parent=parent, author=author, body=body)
+    if at_seconds is not None:
+        comment_require_moment(item, at_seconds)
+    comment = Comment(item=item, version=version, parent=parent, author=author, body=body, at_seconds=at_seconds)
     comment.full_clean()
     comment.save()
     return comment
+
+
+def comment_require_moment(item: Item, at_seconds: float) -> None:
+    """A comment may point at a moment of a film clip, within the clip."""
+    if item.kind != Item.Kind.FILM:
+        raise ApplicationError(_("Only a film clip's comments can point at a moment."), extra={"field": "at_seconds"})
+    duration = (item.media_info or {}).get("duration") or 0.0
+    if not math.isfinite(at_seconds) or at_seconds < 0 or (duration and at_seconds > duration):
+        raise ApplicationError(_("The moment must be within the clip (0 to %(end)s).") % {"end": moment_text(duration)},
+                               extra={"field": "at_seconds"})
+
+
+def moment_text(seconds: float) -> str:
+    """1:23, or 1:02:03 past an hour."""
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def moment_parse(text: str) -> float:
+    """Seconds from "83", "83.5", "1:23" or "1:02:03"; ValueError for anything else."""
+    parts = text.strip().split(":")
+    if not 1 <= len(parts) <= 3 or any(not part.strip() for part in parts):
+        raise ValueError(text)
+    seconds = float(parts[-1])
+    whole = [int(part) for part in parts[:-1]]
+    if len(parts) > 1 and not 0 <= seconds < 60 or any(n < 0 for n in whole) or (len(parts) == 3 and whole[1] >= 60):
+        raise ValueError(text)
+    total = seconds + sum(n * 60 ** (len(whole) - i) for i, n in enumerate(whole))
+    if not math.isfinite(total) or total < 0:
+        raise ValueError(text)
+    return total
 
 
 def comment_edit(*, user, comment: Comment, body: str) -> Comment:

@@ -139,7 +139,7 @@ def comment_new(request, slug):
     parent = selectors.comment_get(comment_id=form.cleaned_data["parent"]) if form.cleaned_data["parent"] else None
     try:
         services.comment_create(author=request.user, item=item, body=form.cleaned_data["body"], version=version,
-                                parent=parent)
+                                parent=parent, at_seconds=form.cleaned_data["at"])
     except NotFound:
         raise  # a hidden version or comment is a 404 here as on the API (NotFoundMiddleware)
     except ApplicationError as exc:

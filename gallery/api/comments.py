@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from gallery import selectors, services
-from gallery.api.fields import CommentIdField, VisibleVersionField
+from gallery.api.fields import CommentIdField, FiniteFloatField, VisibleVersionField
 from gallery.api.inputs import InputSerializer, refuse_any_body
 from gallery.api.responses import PAGE_PARAMETER, page_of, paginated_response, with_errors
 from gallery.api.serializers import CommentSerializer, CommentThreadSerializer
@@ -23,6 +23,8 @@ class ItemCommentListCreateApi(ThrottledWritesMixin, APIView):
         version = VisibleVersionField(required=False, allow_null=True, help_text="The version it is about.")
         parent = CommentIdField(required=False, allow_null=True,
                                 help_text="The comment it answers; a reply to a reply joins its thread.")
+        at_seconds = FiniteFloatField(required=False, allow_null=True, min_value=0,
+                                      help_text="A moment of the film clip it is about, in seconds from the start.")
 
     @extend_schema(operation_id="items_comments_list", summary="An item's comment threads with their replies",
                    parameters=[PAGE_PARAMETER],
@@ -39,7 +41,8 @@ class ItemCommentListCreateApi(ThrottledWritesMixin, APIView):
         data.is_valid(raise_exception=True)
         fields = data.validated_data
         comment = services.comment_create(author=request.user, item=item, body=fields["body"],
-                                          version=fields.get("version"), parent=fields.get("parent"))
+                                          version=fields.get("version"), parent=fields.get("parent"),
+                                          at_seconds=fields.get("at_seconds"))
         return Response(CommentSerializer(comment, context={"request": request}).data,
                         status=status.HTTP_201_CREATED)
 

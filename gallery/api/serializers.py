@@ -164,6 +164,7 @@ class CommentSerializer(serializers.Serializer):
     version = serializers.SerializerMethodField()
     author = serializers.CharField(source="author.username")
     body = serializers.SerializerMethodField()
+    at_seconds = serializers.FloatField(allow_null=True, help_text="The moment of the clip it is about, if any.")
     is_hidden = serializers.BooleanField()
     is_deleted = serializers.BooleanField()
     created_at = serializers.DateTimeField()

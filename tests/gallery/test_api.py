@@ -602,3 +602,14 @@ def test_the_schema_describes_the_gallery_api_without_warnings(client, tmp_path)
     for component in ("ItemDetail", "PaginatedItemSummaryList", "Version", "CommentThread", "ItemKindEnum"):
         assert f"    {component}:" in text
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
+
+
+def test_a_comment_about_a_moment_through_the_api(owner, media_root):
+    film = make_item(Item.Kind.FILM)
+    film.media_info = {"kind": "video", "width": 320, "height": 240, "duration": 95.0, "fps": 24.0}
+    film.save()
+    url = f"/api/items/{film.slug}/comments/"
+    response = post_json(login(owner), url, {"body": "Here", "at_seconds": 83.5})
+    assert response.status_code == 201 and response.json()["at_seconds"] == 83.5
+    assert "within the clip" in error(post_json(login(owner), url, {"body": "x", "at_seconds": 100}), 400)
+    assert error(post_json(login(owner), url, {"body": "x", "at_seconds": -1}), 400)

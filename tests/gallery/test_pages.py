@@ -320,3 +320,20 @@ def test_gallery_cards_count_published_restorations_and_homework_and_filter_on_t
     assert ">Restored<" not in client.get("/gallery/", {"homework": "1"}).content.decode()
     chinese = client.get("/gallery/", headers={"Accept-Language": "zh-hans"}).content.decode()
     assert "1 个修复版本" in chinese and "只看有修复版本的藏品" in chinese
+
+
+def test_a_comment_about_a_moment_links_to_it_and_bad_moments_are_refused(client, owner, media_root):
+    from gallery.models import Comment
+    from tests.gallery.factories import make_item
+
+    film = make_item(Item.Kind.FILM)
+    film.media_info = {"kind": "video", "width": 320, "height": 240, "duration": 95.0, "fps": 24.0}
+    film.save()
+    client.force_login(owner)
+    page = client.post(f"/items/{film.slug}/comments/", {"body": "Here", "at": "1:23"}, follow=True).content.decode()
+    assert Comment.objects.get().at_seconds == 83
+    assert 'data-seek="83.00"' in page and ">1:23</a>" in page and "js/moments.js" in page
+    page = client.post(f"/items/{film.slug}/comments/", {"body": "Nope", "at": "one minute"}, follow=True)
+    assert "Write the moment as minutes:seconds" in page.content.decode()
+    page = client.post(f"/items/{film.slug}/comments/", {"body": "Nope", "at": "2:00"}, follow=True)
+    assert "within the clip (0 to 1:35)" in page.content.decode() and Comment.objects.count() == 1

@@ -303,3 +303,21 @@ def test_homework_of_a_clip_must_last_as_long_as_the_clip(owner, media_root, fil
     film.save()
     with pytest.raises(ApplicationError, match=r"the item is 640x360 \(16:9\), the file is 320x240 \(4:3\)"):
         services.homework_hand_in(author=owner, item=film, upload=upload_of(film_clip))
+
+
+def test_a_comment_may_point_at_a_moment_of_a_clip_within_it(owner, media_root):
+    from gallery.services import moment_parse
+
+    film = make_item(Item.Kind.FILM)
+    film.media_info = {"kind": "video", "width": 320, "height": 240, "duration": 95.0, "fps": 24.0}
+    film.save()
+    comment = services.comment_create(author=owner, item=film, body="The tram turns here", at_seconds=83.5)
+    assert comment.at_seconds == 83.5
+    with pytest.raises(ApplicationError, match=r"within the clip \(0 to 1:35\)"):
+        services.comment_create(author=owner, item=film, body="Too late", at_seconds=96)
+    with pytest.raises(ApplicationError, match="Only a film clip's comments"):
+        services.comment_create(author=owner, item=make_item(), body="A photo", at_seconds=1)
+    assert [moment_parse(t) for t in ("83", "1:23", "1:02:03", "0:05.5")] == [83, 83, 3723, 5.5]
+    for bad in ("", "1:75", "-3", "nan", "inf", "1::2", "a:b"):
+        with pytest.raises(ValueError):
+            moment_parse(bad)

@@ -191,3 +191,29 @@ def test_a_curator_uploads_an_item_in_the_admin_and_the_worker_makes_its_poster(
     page.goto(f"{site.url}/gallery/")
     assert page.locator(f"#gallery-items img[src$='/items/{slug}/poster/']").count() == 1
     assert page.errors == []
+
+
+@pytest.fixture
+def moment_comment(site):
+    """A demo film and a comment about its moment 0:02 (the demo clips last 3 s)."""
+    from gallery import services
+    from gallery.demo import seed_demo_items
+    from gallery.models import Item
+
+    seed_demo_items()
+    film = Item.objects.get(slug="demo-astronaut-film")
+    services.comment_create(author=site.make_user("viewer"), item=film, body="The scratch starts here", at_seconds=2.0)
+    return film
+
+
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+def test_a_comment_s_moment_plays_the_clip_from_there(site, moment_comment, size):
+    from tests.integration.browser import DESKTOP, wait_for_function
+
+    with open_page(**(PHONE if size == "phone" else DESKTOP)) as page:
+        page.goto(f"{site.url}/items/{moment_comment.slug}/#comments")
+        link = page.locator("#comments a.seek")
+        assert link.text_content().strip() == "0:02"
+        wait_for_function(page, "document.querySelector('.original-media video').readyState >= 1")
+        link.click()
+        wait_for_function(page, "Math.abs(document.querySelector('.original-media video').currentTime - 2) < 0.5")
