@@ -149,6 +149,9 @@ def job_retry(request, job_id):
 @require_POST
 def job_cancel(request, job_id):
     job = job_get_visible(user=request.user, job_id=job_id)
+    if request.POST.get("confirm") != "1":
+        # Asked first: site.js asks in a dialog (data-confirm) and adds confirm=1; without JS, this page asks.
+        return render(request, "jobs/cancel_confirm.html", {"job": job})
     try:
         lifecycle.job_cancel(job=job)
         messages.info(request, _("Cancel requested."))

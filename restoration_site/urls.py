@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.http import HttpResponse
+from django.conf import settings
 from django.urls import include, path
 from django.views.decorators.http import require_GET
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -12,8 +13,17 @@ def healthz(request):
     return HttpResponse("ok", content_type="text/plain")
 
 
+@require_GET
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page links: the same SVG as static/favicon.svg."""
+    response = HttpResponse((settings.BASE_DIR / "static" / "favicon.svg").read_bytes(), content_type="image/svg+xml")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon),
     path("", include("gallery.urls")),
     path("jobs/", include("jobs.urls")),
     path("accounts/signup/", accounts.signup, name="signup"),
