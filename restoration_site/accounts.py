@@ -60,3 +60,17 @@ def lockout_response(request, original_response=None, credentials=None):
                        app_path=request.get_full_path(), username=request.user.get_username())
         return render(request, "registration/admin_lockout.html", context, status=429)
     return render(request, "registration/login.html", {**context, "form": AuthenticationForm(request)}, status=429)
+
+
+# No account's name is longer (the user model's limit); a longer one typed at the login is cut
+# there, so that what django-axes records of the attempt fits its column (a 500 on PostgreSQL else).
+LONGEST_USERNAME = 150
+
+
+def login_attempt_username(request, credentials=None) -> str | None:
+    """The name a login attempt was made for, as django-axes counts it (AXES_USERNAME_CALLABLE)."""
+    if credentials:
+        name = credentials.get("username")
+    else:
+        name = getattr(request, "data", request.POST).get("username")
+    return name[:LONGEST_USERNAME] if isinstance(name, str) else name

@@ -268,6 +268,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "restoration_site.ratelimit.client_address"
 AXES_LOCKOUT_CALLABLE = "restoration_site.accounts.lockout_response"
+AXES_USERNAME_CALLABLE = "restoration_site.accounts.login_attempt_username"
 AXES_VERBOSE = False
 AXES_DISABLE_ACCESS_LOG = True  # failures are kept (AccessAttempt), not a record of every successful login
 # New accounts per client address (DRF's rate format: "5/hour", "20/day").
