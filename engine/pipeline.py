@@ -19,6 +19,7 @@ from engine.errors import Cancelled, EngineError
 from engine.io import (VideoEncoder, frame_times, is_variable_rate, mux_with_audio, probe, read_image,
                        read_video_frames, write_image)
 from engine.io.probe import MediaInfo
+from engine.notes import Note
 from engine.recipes import Recipe
 from engine.stages.base import WHOLE_CLIP
 
@@ -55,17 +56,24 @@ class RunResult:
 
 
 def recipe_provenance(stages) -> dict:
-    """Merge the stages' provenance: every model used once, all notes, and the AI-colour flag."""
+    """Merge the stages' provenance: every model used once, all notes, and the AI-colour flag.
+
+    `facts` repeats the notes that carry a code (engine.notes.Note) as {"stage", "code", "values"}, so a
+    reader in another language can be told the same things."""
     models: dict[str, dict] = {}
     notes: list[str] = []
+    facts: list[dict] = []
     ai_color = False
     for stage in stages:
         record = stage.provenance() or {}
         for model in record.get("models", []):
             models.setdefault(model["key"], model)
-        notes.extend(f"{stage.name}: {note}" for note in record.get("notes", []))
+        for note in record.get("notes", []):
+            notes.append(f"{stage.name}: {note}")
+            if isinstance(note, Note):
+                facts.append({"stage": stage.name, "code": note.code, "values": dict(note.values)})
         ai_color = ai_color or bool(record.get("ai_color"))
-    return {"models": list(models.values()), "notes": notes, "ai_color": ai_color}
+    return {"models": list(models.values()), "notes": notes, "facts": facts, "ai_color": ai_color}
 
 
 class _KeptState:

@@ -149,6 +149,12 @@ class QueueState:
         return {"seconds": round(ahead / workers + own, 1), "measured": measured}
 
 
+def job_publishable(job: Job) -> bool:
+    """Whether its result may still become a version of its item (once it succeeds)."""
+    return job.item_id is not None and job.state in (*ACTIVE_STATES, JobState.SUCCEEDED) \
+        and not hasattr(job, "version")
+
+
 def job_events(job: Job) -> list[dict]:
     """The job's timeline, oldest first, each line in the reader's language."""
     return [{"kind": event.kind, "kind_label": event.get_kind_display(), "text": job_event_text(event),

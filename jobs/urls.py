@@ -10,6 +10,7 @@ urlpatterns = [
     path("queue/", views.queue_page, name="queue"),
     path("colorize/", include("jobs.colorize.urls")),
     path("<uuid:job_id>/", views.job_detail, name="detail"),
+    path("<uuid:job_id>/outcome/", views.job_outcome, name="outcome"),
     path("<uuid:job_id>/cancel/", views.job_cancel, name="cancel"),
     path("<uuid:job_id>/retry/", views.job_retry, name="retry"),
     path("<uuid:job_id>/result/", views.job_result, name="result"),

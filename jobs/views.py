@@ -9,14 +9,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from gallery.forms import PublishForm
+from gallery.how_made import how_it_was_made
 from gallery.models import Item
 from gallery.selectors import version_get_visible
 from jobs.face_references import services as face_references
-from jobs.models import ACTIVE_STATES, JobState
 from jobs.services import launch, lifecycle
 from jobs.services.publish import job_publish as publish_result
 from jobs.forms import JobForm, RecipeForm
-from jobs.selectors import job_events, job_get_visible, job_snapshot, jobs_visible_to, queue_overview, user_quota
+from jobs.selectors import (job_events, job_get_visible, job_publishable, job_snapshot, jobs_visible_to,
+                            queue_overview, user_quota)
 from restoration_site.errors import HTTP_INSUFFICIENT_STORAGE, ApplicationError, NotFound
 from restoration_site.media import media_response
 from restoration_site.ratelimit import throttled
@@ -102,26 +103,39 @@ def _page_labels() -> dict:
     return {
         "frame": _("frame"), "eta": _("about %s left"), "fps": _("frames/s"), "live": _("live"),
         "reconnecting": _("reconnecting…"), "forbidden": _("You cannot watch this job."),
-        "download": _("Download the result"), "finish": _("Writing the file and its audio"),
+        "finish": _("Writing the file and its audio"),
         "encode": _("Encoding the video"), "starting": _("Starting…"),
         "cancelling": _("Stopping…"), "queued_note": _("Waiting for a worker"),
         "position": _("number %s in the queue"),
         "queue_eta": _("done in about %s (an estimate from measured speed)"),
         "queue_eta_guess": _("done in about %s (a rough guess: nothing like it has been measured yet)"),
         "slower_on_cpu": _("runs on a CPU: much slower than on a GPU"),
+        "notify_succeeded": _("Your restoration is ready"), "notify_failed": _("Your restoration job failed"),
+        "notify_cancelled": _("Your restoration job was cancelled"),
     }
+
+
+def _outcome_context(job) -> dict:
+    """What the end of a job shows: its result, how it was made, run again, publish."""
+    return {"job": job, "how": how_it_was_made(job.recipe),
+            "publish_form": PublishForm() if job_publishable(job) else None}
 
 
 @login_required
 @require_GET
 def job_detail(request, job_id):
     job = job_get_visible(user=request.user, job_id=job_id)
-    # Shown once the job succeeds (the page's script reveals it when that happens live).
-    publishable = job.item_id is not None and job.state in (*ACTIVE_STATES, JobState.SUCCEEDED) \
-        and not hasattr(job, "version")
-    return render(request, "jobs/detail.html", {"job": job, "snapshot": job_snapshot(job), "labels": _page_labels(),
-                                                "events": job_events(job), "assets": job.assets.all(),
-                                                "publish_form": PublishForm() if publishable else None})
+    return render(request, "jobs/detail.html", {**_outcome_context(job), "snapshot": job_snapshot(job),
+                                                "labels": _page_labels(), "events": job_events(job),
+                                                "assets": job.assets.all()})
+
+
+@login_required
+@require_GET
+def job_outcome(request, job_id):
+    """The job page's end part alone, for the page's script when the job ends while it is open."""
+    job = job_get_visible(user=request.user, job_id=job_id)
+    return render(request, "jobs/_outcome.html", _outcome_context(job))
 
 
 @login_required

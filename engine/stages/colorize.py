@@ -19,6 +19,7 @@ from engine.color.transfer import transfer_samples
 from engine.errors import RecipeError
 from engine.io import read_image
 from engine.models.errors import ModelCorrupt, ModelMissing
+from engine.notes import Note
 from engine.stages.base import WHOLE_CLIP, Stage
 
 MODELS = ("none", learned.MODEL_KEY)
@@ -168,14 +169,15 @@ class Colorize(Stage):
             yield out
         self._check_frames_exist(self._yielded)
         if propagator.cuts:
-            self._notes.append(f"new shots found at frames {', '.join(map(str, propagator.cuts[:20]))}: colour is "
-                               "not carried across a cut")
+            self._notes.append(Note("colorize.cuts", f"new shots found at frames {', '.join(map(str, propagator.cuts[:20]))}: "
+                                    "colour is not carried across a cut", frames=list(propagator.cuts[:20])))
         if propagator.uncolored:
-            self._notes.append(f"{propagator.uncolored} frames before the first reference were beyond its reach "
-                               f"(window {self.window} frames) and stay gray")
+            self._notes.append(Note("colorize.uncolored", f"{propagator.uncolored} frames before the first reference were "
+                                    f"beyond its reach (window {self.window} frames) and stay gray",
+                                    frames=propagator.uncolored, window=self.window))
         if propagator.fills:
-            self._notes.append("colour filled in where motion uncovered new areas (spatial solver, samples from the "
-                               f"references) on {propagator.fills} frames")
+            self._notes.append(Note("colorize.fills", "colour filled in where motion uncovered new areas (spatial solver, "
+                                    f"samples from the references) on {propagator.fills} frames", frames=propagator.fills))
 
     def _load_network(self, has_other_color: bool):
         if self.model == "none":
@@ -185,7 +187,8 @@ class Colorize(Stage):
         except (ModelMissing, ModelCorrupt) as exc:
             if not has_other_color:
                 raise
-            self._notes.append(f"model {self.model} not used ({exc}); colour from the references and scribbles only")
+            self._notes.append(Note("colorize.model_unused", f"model {self.model} not used ({exc}); colour from the "
+                                    "references and scribbles only", model=self.model, reason=str(exc)))
             return None
         self._models.append(network.record())
         return network
@@ -193,7 +196,8 @@ class Colorize(Stage):
     def provenance(self) -> dict:
         notes = list(self._notes)
         if self.saturation != 1.0 and (self.reference_images or self._models):
-            notes.append(f"estimated colours boosted in saturation x{self.saturation:g} (luminance unchanged)")
+            notes.append(Note("colorize.saturation", f"estimated colours boosted in saturation x{self.saturation:g} "
+                              "(luminance unchanged)", factor=self.saturation))
         return {"ai_color": True, "models": list(self._models), "notes": notes}
 
 

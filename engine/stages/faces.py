@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from engine.faces.detect import MODEL_KEY as DETECTOR_KEY
+from engine.notes import Note
 from engine.stages.base import WHOLE_CLIP, Stage
 
 GPEN_KEYS = ("gpen-bfr-256", "gpen-bfr-512", "gpen-bfr-1024", "gpen-bfr-2048")
@@ -147,13 +148,16 @@ class FaceRestore(Stage):
                                 "restorer_batches": stats.restorer_batches}
             record["counts"].update(reference_photos=len(self.references), reference_faces=stats.reference_faces,
                                     reference_matches=stats.reference_matches)
-            record["notes"].append(f"{stats.tracks} faces tracked over {stats.frames} frames; the restorer ran on "
-                                   f"{stats.restorer_calls} faces instead of {stats.faces_seen} "
-                                   f"(one per face per frame)")
+            record["notes"].append(Note("faces.tracked", f"{stats.tracks} faces tracked over {stats.frames} frames; the "
+                                        f"restorer ran on {stats.restorer_calls} faces instead of {stats.faces_seen} "
+                                        "(one per face per frame)", faces=stats.tracks, frames=stats.frames,
+                                        restored=stats.restorer_calls, seen=stats.faces_seen))
             if self.references:
-                record["notes"].append(f"reference photos: a face found in {stats.reference_faces} of "
-                                       f"{len(self.references)}; {stats.reference_matches} matched a person "
-                                       f"in the shot")
+                record["notes"].append(Note("faces.references", f"reference photos: a face found in "
+                                            f"{stats.reference_faces} of {len(self.references)}; "
+                                            f"{stats.reference_matches} matched a person in the shot",
+                                            found=stats.reference_faces, given=len(self.references),
+                                            matched=stats.reference_matches))
         return record
 
     def apply(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
@@ -180,7 +184,8 @@ class FaceRestore(Stage):
         if self.restorer is not None:
             return self.restorer, self.restorer_size
         if self.model == "none":
-            self._notes.append("no face restorer (model none): faces restored by multi-frame fusion only")
+            self._notes.append(Note("faces.no_restorer", "no face restorer (model none): faces restored by multi-frame "
+                                    "fusion only"))
             return None, FALLBACK_SIZE
         try:
             return self._gpen(face_size)
@@ -220,8 +225,10 @@ class FaceRestore(Stage):
             model = load_model(FALLBACK_SR[scale], device=self._torch_device(), task="super-resolution")
             self._models.append(model.record())
         except Exception as error:  # no SR weights either: a classical stand-in, said plainly
-            self._notes.append(f"GPEN was not used: {reason}; Real-ESRGAN could not be loaded either ({error}); "
-                               f"faces restored by multi-frame fusion + unsharp mask")
+            self._notes.append(Note("faces.fallback_unsharp", f"GPEN was not used: {reason}; Real-ESRGAN could not be "
+                                    f"loaded either ({error}); faces restored by multi-frame fusion + unsharp mask",
+                                    reason=f"{reason}; {error}"))
             return unsharp_restorer, FALLBACK_SIZE
-        self._notes.append(f"GPEN was not used: {reason}; faces restored by multi-frame fusion + Real-ESRGAN")
+        self._notes.append(Note("faces.fallback_sr", f"GPEN was not used: {reason}; faces restored by multi-frame "
+                                "fusion + Real-ESRGAN", model=FALLBACK_SR[scale], reason=reason))
         return super_resolution_restorer(model), FALLBACK_SIZE

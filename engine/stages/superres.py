@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 
 from engine.errors import EngineError
+from engine.notes import Note
 from engine.stages.base import Stage
 from engine.stages.upscale import upscale_frame
 
@@ -96,6 +97,7 @@ class SuperResolution(Stage):
         return enlarge
 
     def _fallback(self, reason: str) -> Callable[[np.ndarray], np.ndarray]:
-        self._notes.append(f"{self.model_key()} was not used ({reason}); frames enlarged x{self.scale} with the "
-                           "classical Lanczos upscale instead")
+        self._notes.append(Note("superres.model_unused", f"{self.model_key()} was not used ({reason}); frames enlarged "
+                                f"x{self.scale} with the classical Lanczos upscale instead", model=self.model_key(),
+                                scale=self.scale, reason=reason))
         return lambda frame: upscale_frame(frame, self.scale)

@@ -1,4 +1,7 @@
 // Live progress for one job: the DB snapshot on connect, then events; reconnects with backoff.
+// When the job ends while the page is open, the page's end part (result, how it was made, run it
+// again, publish) is fetched from the server and shown, the tab's title says so, and a browser
+// notification is shown if the user allowed them.
 (function () {
   "use strict";
   var root = document.getElementById("job");
@@ -9,6 +12,8 @@
   var finished = function (state) { return state === "succeeded" || state === "failed" || state === "cancelled"; };
   var delay = 1000, socket = null, stopped = false;
   var timeline = el("job-timeline"), timelineCount = timeline ? timeline.children.length : 0;
+  var outcome = el("job-outcome"), pageTitle = document.title, seenRunning = !finished(job.state);
+  var notifyButton = el("job-notify");
 
   function formatSeconds(s) {
     if (s === null || s === undefined) return "";
@@ -47,14 +52,18 @@
     var error = el("job-error");
     error.textContent = snapshot.error || "";
     error.hidden = !snapshot.error;
-    if (snapshot.preview && !snapshot.result_url) {
+    var done = finished(snapshot.state);
+    if (snapshot.preview && !done) {
       el("job-preview").src = snapshot.preview;
       el("job-preview-figure").hidden = false;
     }
-    el("job-cancel").hidden = finished(snapshot.state);
-    var publish = el("job-publish");
-    if (publish) publish.hidden = snapshot.state !== "succeeded";
-    if (snapshot.result_url) showResult(snapshot);
+    el("job-cancel").hidden = done;
+    showTitle(snapshot);
+    if (done) {
+      el("job-preview-figure").hidden = true;
+      if (notifyButton) notifyButton.parentNode.hidden = true;
+      if (outcome.dataset.state !== snapshot.state) loadOutcome(snapshot.state, 0);
+    }
     if (timeline && snapshot.events_count !== undefined && snapshot.events_count !== timelineCount) loadTimeline();
   }
 
@@ -79,28 +88,50 @@
       .catch(function () { timelineCount = -1; });  // try again with the next snapshot
   }
 
-  function showResult(snapshot) {
-    var holder = el("job-result");
-    if (holder.dataset.shown) return;
-    holder.dataset.shown = "1";
-    el("job-preview-figure").hidden = true;
-    var media;
-    if (snapshot.kind === "video") {
-      media = document.createElement("video");
-      media.controls = true;
-      media.playsInline = true;
-    } else {
-      media = document.createElement("img");
-      media.alt = "";
-    }
-    media.src = snapshot.result_url;
-    media.id = "job-result-media";
-    holder.appendChild(media);
-    var link = document.createElement("a");
-    link.href = snapshot.result_url + "?download=1";
-    link.textContent = labels.download;
-    link.className = "button";
-    holder.appendChild(link);
+  // "42% · Restoration job" while it runs, "✓ Succeeded · ..." once it ends: visible from another tab.
+  function showTitle(snapshot) {
+    var prefix = "";
+    if (snapshot.state === "running") prefix = Math.round(((snapshot.progress || {}).fraction || 0) * 100) + "%";
+    else if (snapshot.state === "succeeded") prefix = "✓ " + snapshot.state_label;
+    else if (finished(snapshot.state)) prefix = "✗ " + snapshot.state_label;
+    document.title = prefix ? prefix + " · " + pageTitle : pageTitle;
+  }
+
+  // The server renders the end part (the same template as a reload shows); tried again a few times.
+  function loadOutcome(state, attempt) {
+    outcome.dataset.state = state;
+    fetch(outcome.dataset.url, {credentials: "same-origin", headers: {Accept: "text/html"}})
+      .then(function (response) { if (!response.ok) throw new Error(response.status); return response.text(); })
+      .then(function (html) {
+        outcome.innerHTML = html;
+        if (window.RestorationCompare) {
+          Array.prototype.forEach.call(outcome.querySelectorAll("[data-compare]"), window.RestorationCompare.init);
+        }
+        if (seenRunning) notifyEnd(state);
+      })
+      .catch(function () {
+        if (attempt < 5) setTimeout(function () { loadOutcome(state, attempt + 1); }, 2000 * (attempt + 1));
+        else outcome.dataset.state = "";
+      });
+  }
+
+  function notifyEnd(state) {
+    if (!("Notification" in window) || Notification.permission !== "granted") return;
+    var text = state === "succeeded" ? labels.notify_succeeded : state === "failed" ? labels.notify_failed
+      : labels.notify_cancelled;
+    try {
+      var notification = new Notification(text, {body: pageTitle, tag: "job-" + job.id});
+      notification.onclick = function () { window.focus(); notification.close(); };
+    } catch (error) { /* some phones allow notifications only from a service worker: the title says it */ }
+  }
+
+  // Asking needs a click: the button shows while the job runs, until the user has answered.
+  function offerNotifications() {
+    if (!notifyButton || !("Notification" in window) || finished(job.state)) return;
+    notifyButton.parentNode.hidden = Notification.permission !== "default";
+    notifyButton.addEventListener("click", function () {
+      Notification.requestPermission().then(function () { notifyButton.parentNode.hidden = true; });
+    });
   }
 
   function connect() {
@@ -130,6 +161,7 @@
     }
   }, 5000);
 
+  offerNotifications();
   render(job);
   if (!finished(job.state)) connect();
 })();

@@ -4,6 +4,7 @@ import pytest
 
 from engine.errors import Cancelled, RecipeError
 from engine.io import probe
+from engine.notes import Note
 from engine.pipeline import Pipeline
 from engine.recipes import load_recipe, preset_names, recipe_from_dict
 
@@ -87,9 +88,13 @@ def test_the_result_merges_what_the_stages_say_about_models_and_color(tmp_path, 
     source.write_bytes(noisy_png)
     recipe = recipe_from_dict({"stages": [{"stage": "tone"}, {"stage": "sharpen"}]})
     used = {"key": "realesrgan-x4plus", "sha256": "ab" * 32, "licence": "BSD-3-Clause"}
+    coded = Note("sharpen.example", "sharpened 3 times", times=3)
     monkeypatch.setattr(Tone, "provenance", lambda self: {"models": [used], "notes": ["fell back"]})
-    monkeypatch.setattr(Sharpen, "provenance", lambda self: {"models": [used], "ai_color": True})
+    monkeypatch.setattr(Sharpen, "provenance", lambda self: {"models": [used], "ai_color": True, "notes": [coded]})
     result = Pipeline(recipe).run(source, tmp_path / "out.png")
-    assert result.provenance == {"models": [used], "notes": ["tone: fell back"], "ai_color": True}
+    # Every note in English; those with a code also as a fact another language can be told.
+    assert result.provenance == {"models": [used], "notes": ["tone: fell back", "sharpen: sharpened 3 times"],
+                                 "facts": [{"stage": "sharpen", "code": "sharpen.example", "values": {"times": 3}}],
+                                 "ai_color": True}
     plain = Pipeline(recipe_from_dict({"stages": [{"stage": "deflicker"}]})).run(source, tmp_path / "plain.png")
-    assert plain.provenance == {"models": [], "notes": [], "ai_color": False}
+    assert plain.provenance == {"models": [], "notes": [], "facts": [], "ai_color": False}

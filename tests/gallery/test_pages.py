@@ -191,11 +191,13 @@ def test_staff_hide_and_unhide_a_version(client, make_user, stranger, hidden_con
 # ---- Version provenance: the models and weights that made it ----
 
 PROVENANCE_RECIPE = {
-    "name": "film-faces", "stages": [{"stage": "faces", "params": {}}],
+    "name": "film-faces", "stages": [{"stage": "faces", "params": {"references": ["jobs/x/ref-1.png"]}}],
     "provenance": {
         "models": [{"key": "gpen-bfr-512", "sha256": "ab12" * 16, "licence": "Non-commercial research only"},
                    {"key": "realesrgan-x4plus", "sha256": "cd34" * 16, "licence": "BSD-3-Clause"}],
-        "notes": ["faces: no face found in 3 frames"],
+        "notes": ["faces: GPEN was not used: GPEN-BFR-512.pth is not installed (see python -m engine models)"],
+        "facts": [{"stage": "faces", "code": "faces.fallback_sr",
+                   "values": {"model": "realesrgan-x4plus", "reason": "GPEN-BFR-512.pth is not installed"}}],
     },
 }
 
@@ -207,26 +209,34 @@ def test_a_versions_models_show_with_short_hashes_and_licences(client, owner, me
     version = make_version(item, owner, recipe=PROVENANCE_RECIPE)
     make_version(item, owner, recipe={"name": "film-light", "stages": [{"stage": "deflicker"}]})
     page = client.get(item.get_absolute_url()).content.decode()
-    assert page.count('class="models"') == 1  # the version without models has no such line
-    assert "gpen-bfr-512" in page and "ab12ab12ab12" in page and "ab12" * 16 in page  # short, full in the title
-    assert "realesrgan-x4plus" in page and "BSD-3-Clause" in page
+    assert page.count('class="how-models"') == 1  # the version without models has no such list
+    assert "GPEN-BFR-512" in page and "ab12ab12ab12" in page and "ab12" * 16 in page  # short, full in details
+    assert "Real-ESRGAN x4plus" in page and "BSD-3-Clause" in page
     assert page.count('class="badge badge-nc"') == 1  # only the non-commercial weights are marked
-    assert "faces: no face found in 3 frames" in page
+    # What fell back, in plain words; never the engine's file names or command hints.
+    assert "The GPEN face model could not be used on this server" in page
+    assert ".pth" not in page and "python -m engine" not in page and "jobs/x/ref-1.png" not in page
+    assert "with 1 reference photo." in page
     api = client.get(f"/api/versions/{version.uid}/").json()["provenance"]
-    assert api["notes"] == ["faces: no face found in 3 frames"]
+    assert api["notes"] == PROVENANCE_RECIPE["provenance"]["notes"]
     assert [(m["key"], m["sha256"], m["non_commercial"]) for m in api["models"]] == [
         ("gpen-bfr-512", "ab12" * 16, True), ("realesrgan-x4plus", "cd34" * 16, False)]
 
 
 @pytest.mark.parametrize("recipe", [{}, {"stages": []}, {"provenance": "garbled"},
-                                    {"provenance": {"models": ["x", {"sha256": "no key"}], "notes": None}}])
+                                    {"provenance": {"models": ["x", {"sha256": "no key"}], "notes": None}},
+                                    {"stages": [{"stage": "deflicker", "params": "x"}, "junk", {"stage": 3}],
+                                     "provenance": {"models": ["x", {"sha256": "no key"}], "facts": [
+                                         "junk", {"code": "faces.tracked", "values": {"faces": "many"}},
+                                         {"code": "unknown.code", "values": {}}]}}])
 def test_versions_without_a_usable_provenance_show_no_models(client, owner, media_root, recipe):
     from tests.gallery.factories import make_item, make_version
 
     version = make_version(make_item(), owner, recipe=recipe)
     assert version.provenance == {"models": [], "notes": []}
     assert client.get(f"/api/versions/{version.uid}/").json()["provenance"] == {"models": [], "notes": []}
-    assert 'class="models"' not in client.get(version.item.get_absolute_url()).content.decode()
+    page = client.get(version.item.get_absolute_url())
+    assert page.status_code == 200 and 'class="how-models"' not in page.content.decode()
 
 
 # ---- Comment threads: cached for anonymous visitors, fresh after every change ----

@@ -60,4 +60,6 @@ def test_a_faces_job_without_gpen_weights_says_so_and_its_version_shows_the_mode
     assert not version.ai_color
     page = client.get(reverse("item", args=[film_item.slug])).content.decode()
     assert fallback[0]["key"] in page and fallback[0]["sha256"][:12] in page
-    assert "GPEN was not used" in page
+    # The fallback in plain words; the engine's reason (it names a file and a command) stays off the page.
+    assert "The GPEN face model could not be used on this server" in page
+    assert "GPEN was not used" not in page and "python -m engine" not in page

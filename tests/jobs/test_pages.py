@@ -34,16 +34,57 @@ def test_the_job_form_offers_every_preset_but_coloring_which_has_its_own_page(cl
     assert reverse("jobs:colorize") in page
 
 
-def test_a_finished_job_page_says_which_models_made_it_and_what_fell_back(client, owner, film_clip, media_root):
+def test_a_finished_job_page_says_in_plain_words_how_it_was_made(client, owner, film_clip, media_root):
+    with mock.patch("jobs.tasks.run_job.apply_async"):
+        from tests.jobs.factories import job_for
+
+        job = job_for(owner, film_clip, recipe="film-default")
+    job.state = "succeeded"
+    job.recipe = {**job.recipe, "provenance": {
+        "models": [{"key": "realesr-animevideov3-x2", "sha256": "548a36f9c3f4ab8d" + "0" * 48, "licence": "BSD-3-Clause"}],
+        "notes": ["superres: realesr-animevideov3-x2 was not used (REALESRGAN_ANIMAVIDEOV3_UP2X.bin damaged)"],
+        "facts": [{"stage": "superres", "code": "superres.model_unused",
+                   "values": {"model": "realesr-animevideov3-x2", "scale": 2, "reason": "REALESRGAN_ANIMAVIDEOV3_UP2X.bin damaged"}}],
+        "ai_color": True}}
+    job.save()
+    client.force_login(owner)
+    page = client.get(reverse("jobs:detail", args=[job.id])).content.decode()
+    # Each stage of film-default by name and what it did, the models by title with hash and licence.
+    for words in ("Deflicker", "Evened out the flicker of brightness", "Dust and scratches", "Denoise",
+                  "Reduced grain and noise by combining each frame with 2 neighbours"):
+        assert words in page
+    assert "Real-ESRGAN animevideov3 x2 (compact)" in page and "548a36f9c3f4" in page and "BSD-3-Clause" in page
+    assert "enlarged 2 times with a classical filter instead" in page and "AI-generated color" in page
+    assert ".bin" not in page  # the engine's reason names a file: for logs, not for the page
+    # The raw recipe is behind a details toggle.
+    details = page[page.index('<details class="how-details">'):]
+    assert "<code>denoise</code> <code>radius=2</code> <code>spatial=1.0</code> <code>strength=12.0</code>" in details
+
+    page = client.get(reverse("jobs:detail", args=[job.id]), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "去闪烁" in page and "此服务器上无法使用超分辨率模型" in page
+
+
+def test_the_end_part_of_a_job_page_is_its_owners_and_follows_its_state(client, owner, make_user, film_clip,
+                                                                        media_root):
     with mock.patch("jobs.tasks.run_job.apply_async"):
         from tests.jobs.factories import job_for
 
         job = job_for(owner, film_clip)
-    job.recipe = {**job.recipe, "provenance": {
-        "models": [{"key": "realesr-animevideov3-x2", "sha256": "548a36f9c3f4ab8d" + "0" * 48, "licence": "BSD-3-Clause"}],
-        "notes": ["faces: GPEN was not used: GPEN-BFR-512.pth not found"], "ai_color": True}}
-    job.save()
+    url = reverse("jobs:outcome", args=[job.id])
+    assert client.get(url).status_code == 302  # to the login page
+    client.force_login(make_user("stranger"))
+    assert client.get(url).status_code == 404
     client.force_login(owner)
-    page = client.get(reverse("jobs:detail", args=[job.id])).content.decode()
-    assert "realesr-animevideov3-x2" in page and "548a36f9c3f4" in page and "BSD-3-Clause" in page
-    assert "GPEN was not used" in page and "AI-generated color" in page
+    queued = client.get(url).content.decode()
+    assert "job-result-media" not in queued and "job-retry" not in queued and "job-publish" not in queued
+
+    job.state = "failed"
+    job.save()
+    assert 'id="job-retry"' in client.get(url).content.decode()
+
+    job.state = "succeeded"
+    job.result.save("result.mp4", film_clip.open("rb"), save=True)
+    done = client.get(url).content.decode()
+    assert 'id="job-result-media"' in done and reverse("jobs:result", args=[job.id]) in done
+    assert 'id="job-provenance"' in done and "Deflicker" in done and "job-retry" not in done
+    assert "<html" not in done  # the part alone, for the page's script

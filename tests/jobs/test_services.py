@@ -275,7 +275,7 @@ def test_a_finished_job_records_the_models_and_hashes_that_made_it(owner, film_c
     job_run(job_id=job.id)
     job.refresh_from_db()
     assert job.state == JobState.SUCCEEDED
-    assert job.recipe["provenance"] == {"models": [used], "notes": ["denoise: a fallback"], "ai_color": False}
+    assert job.recipe["provenance"] == {"models": [used], "notes": ["denoise: a fallback"], "facts": [], "ai_color": False}
     assert recipe_resolve(recipe=job.recipe)["stages"] == job.recipe["stages"]  # runs again as it was
 
 
