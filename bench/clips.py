@@ -110,6 +110,12 @@ def old_film(frames: Iterable[np.ndarray], seed: int) -> Iterator[np.ndarray]:
         yield degrade(frame, rng)
 
 
+def gray(frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+    """Gray as engine.synthetic.degrade makes it (old film has no colour)."""
+    for frame in frames:
+        yield np.repeat(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
+
+
 def downscale(frames: Iterable[np.ndarray], factor: int) -> Iterator[np.ndarray]:
     for frame in frames:
         height, width = frame.shape[:2]
@@ -126,6 +132,7 @@ RAW_KINDS = {
     "faded": lambda frames: fade(frames, seed=5),
     "blurred": lambda frames: blur(frames, sigma=1.2),
     "half": lambda frames: downscale(frames, 2),
+    "clean_gray": lambda frames: gray(frames),  # the ground truth of "oldfilm", which is gray
 }
 H264_KINDS = {
     "source": lambda frames: add_flicker(frames, seed=2),

@@ -27,6 +27,7 @@ class Run:
     peak_mb: float  # the child's peak resident set size
     stdout: str
     stderr: str
+    cpu_seconds: float = 0.0  # user + system time of the child: what it cost, whatever else ran beside it
 
     @property
     def ok(self) -> bool:
@@ -58,7 +59,7 @@ def run_child(argv: list[str]) -> Run:
         err.seek(0)
         # ru_maxrss is in KiB on Linux.
         return Run(argv, process.returncode, seconds, usage.ru_maxrss / 1024, out.read().decode(errors="replace"),
-                   err.read().decode(errors="replace"))
+                   err.read().decode(errors="replace"), cpu_seconds=usage.ru_utime + usage.ru_stime)
 
 
 def run_worker(task: str, spec: dict) -> Run:

@@ -27,7 +27,7 @@ from typing import Callable
 import ffmpeg_peer
 from measure import Run, Table, own_peak_mb, ratio, run_child, run_worker
 
-BENCHMARKS = ["passthrough", "deflicker", "denoise", "stages", "memory"]
+BENCHMARKS = ["passthrough", "deflicker", "denoise", "stages", "recipe", "memory"]
 # Run only when named: the sweep that chose the peers' settings in ffmpeg_peer.py.
 EXTRA = ["tune"]
 FPS = 24  # the clips' frame rate (clips.FPS)
@@ -35,6 +35,9 @@ FPS = 24  # the clips' frame rate (clips.FPS)
 MEMORY_FPS = 16
 # A candidate whose run takes less than this is run up to REPEATS times; the fastest counts.
 REPEATS = 3
+# The whole-recipe comparison runs every candidate this many times, in interleaved rounds, whatever
+# its length: its figure is the median, so that one burst of load elsewhere does not decide it.
+RECIPE_ROUNDS = 3
 REPEAT_UNDER_SECONDS = 5.0
 
 
@@ -44,6 +47,12 @@ def fps(run: Run | None, frames: int) -> float | None:
         return None
     done = run.result().get("frames", frames) if run.stdout.strip() else frames
     return done / max(run.work_seconds, 1e-9)
+
+
+def cpu_seconds(run: Run) -> float:
+    """CPU time of a run: a worker's own count of its work (start-up left out, as in fps), else the process's."""
+    reported = run.result().get("cpu_seconds") if run.stdout.strip() else None
+    return reported if reported is not None else run.cpu_seconds
 
 
 def peak(run: Run | None) -> float | None:
@@ -305,6 +314,65 @@ class Bench:
                           triple(*(scores[w].get("psnr") for w in ("ours", "peer", "input"))),
                           triple(*(scores[w].get("ssim") for w in ("ours", "peer", "input"))))
                 self.remove(*outputs.values())
+        return table
+
+    def recipe(self) -> Table:
+        """film-default against ffmpeg's nlmeans on the same damaged clip, file to file, in the same run."""
+        size = "240p" if self.quick else self.sizes[0]
+        frames = 16 if self.quick else round((self.seconds or 3.0) * FPS)
+        rounds = 1 if self.quick else RECIPE_ROUNDS
+        peers = {"ffmpeg deflicker,nlmeans": "deflicker=size=15,nlmeans=s=12",
+                 "ffmpeg nlmeans (its defaults)": "nlmeans"}
+        table = Table(f"The film-default recipe vs ffmpeg nlmeans, {size}, {frames} frames, file to file",
+                      ["candidate", "fps (median)", "fps (best)", "ratio (median)", "CPU s / frame", "CPU ratio", "MB",
+                       "PSNR dB", "SSIM"],
+                      ["source: the pan with engine.synthetic's old-film damage (gray, flicker, grain of sigma 12, "
+                       "a scratch per frame, dust), H.264 crf 18; quality against the clean gray frames.",
+                       "ours: Pipeline(load_recipe('film-default')).run(source, output) (" + " -> ".join(
+                           self.info["film_default"]) + ") in a child process; peers: `ffmpeg -vf VF` to the same "
+                       "H.264 crf 18 veryfast; both decode the mp4 and encode their result. Our fps leaves out "
+                       "the child's Python start-up; ffmpeg's includes its own.",
+                       f"{rounds} interleaved rounds of every candidate: fps is the median (and the best) of them; "
+                       "CPU s / frame (user + system time of all the process's threads: ffmpeg's from wait4, ours "
+                       "from the work alone, start-up left out as in fps) counts what each one cost whatever else "
+                       "ran on the machine: on a loaded machine it is the steadier figure.",
+                       "ratio: ours / peer (above 1 = ours faster); CPU ratio: the peer's CPU time / ours."])
+        made = self.clips(size, ["oldfilm"], frames=frames)
+        clean = self.clips(size, ["clean_gray"], frames=frames)["clean_gray"]
+        source = made["oldfilm"]
+        outputs = {"ours": self.output(f"recipe-ours-{size}.mp4"),
+                   **{name: self.output(f"recipe-peer{i}-{size}.mp4") for i, name in enumerate(peers)}}
+        candidates = {"ours: film-default": lambda: self.ours(f"film-default {size}", "pipeline", {
+            "recipe": "film-default", "input": source, "output": outputs["ours"]})}
+        for name, vf in peers.items():
+            candidates[name] = lambda name=name, vf=vf: self.ffmpeg(
+                f"{name} {size}", ffmpeg_peer.transcode(source, outputs[name], vf))
+        runs: dict[str, list[Run]] = {name: [] for name in candidates}
+        for _ in range(rounds):
+            for name, make in candidates.items():
+                run = make()
+                if run is not None:
+                    runs[name].append(run)
+        tests = {"ours: film-default": outputs["ours"], **{name: outputs[name] for name in peers}, "input": source}
+        tests = {name: path for name, path in tests.items() if name == "input" or runs[name]}
+        scores = self.score(clean, tests, frames)
+
+        def median(values):
+            values = sorted(values)
+            return values[len(values) // 2] if values else None
+
+        figures = {name: {"fps": median(fps(r, frames) for r in done), "best": max((fps(r, frames) for r in done),
+                                                                                   default=None),
+                          "cpu": median(cpu_seconds(r) / frames for r in done),
+                          "mb": max((r.peak_mb for r in done), default=None)} for name, done in runs.items()}
+        ours = figures["ours: film-default"]
+        for name, figure in figures.items():
+            is_ours = name == "ours: film-default"
+            table.add(name, figure["fps"], figure["best"], "" if is_ours else ratio(ours["fps"], figure["fps"]),
+                      figure["cpu"], "" if is_ours else ratio(figure["cpu"], ours["cpu"]), figure["mb"],
+                      scores[name].get("psnr"), scores[name].get("ssim"))
+        table.add("input (damaged)", "", "", "", "", "", "", scores["input"].get("psnr"), scores["input"].get("ssim"))
+        self.remove(*outputs.values())
         return table
 
     def memory(self) -> Table:

@@ -7,8 +7,40 @@ from typing import ClassVar, Iterable, Iterator
 import cv2
 import numpy as np
 
-from engine.flow import FlowEstimator, warp
+from engine.flow import FlowEstimator, sample, sample_positions, warp
 from engine.stages.base import Stage, windowed
+
+
+class AdjacentFlows:
+    """Optical flow between neighbouring frames, each pair computed once; a longer hop is composed
+    from the steps between (t -> t+2 is t -> t+1, then t+1 -> t+2 read where the first step lands).
+
+    A frame's neighbours at +-1..radius need 2*radius flows if each is estimated directly; this needs
+    2 new ones per frame whatever the radius, and the result depends on the frames alone (not on where
+    a run started), so a resumed run computes the same flows.
+    """
+
+    def __init__(self, estimate: FlowEstimator):
+        self.estimate = estimate
+        self.steps: dict[tuple[int, int], np.ndarray] = {}
+
+    def _step(self, grays: dict[int, np.ndarray], a: int, b: int) -> np.ndarray:
+        if (a, b) not in self.steps:
+            self.steps[(a, b)] = self.estimate(grays[a], grays[b])
+        return self.steps[(a, b)]
+
+    def between(self, grays: dict[int, np.ndarray], a: int, b: int) -> np.ndarray:
+        """HxWx2 flow from frame a to frame b (indices into the stream; both in `grays`)."""
+        direction = 1 if b > a else -1
+        flow = self._step(grays, a, a + direction)
+        for k in range(a + direction, b, direction):
+            step = self._step(grays, k, k + direction)
+            flow = flow + sample(step, sample_positions(flow))
+        return flow
+
+    def forget_before(self, first: int) -> None:
+        for key in [key for key in self.steps if min(key) < first]:
+            del self.steps[key]
 
 
 @dataclass
@@ -33,33 +65,36 @@ class TemporalDenoise(Stage):
         self.require(0.0 <= self.spatial <= 3.0, "spatial", "must be between 0 (off) and 3")
 
     def apply(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
-        flow = FlowEstimator("fast")
-        with_gray = ((frame, cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)) for frame in frames)
-        for window, center in windowed(with_gray, self.radius):
-            if len(window) == 1 or not flow.supports(window[0][1].shape):
-                yield self._single_frame(window[0][0])
+        estimate = FlowEstimator("fast")
+        flows = AdjacentFlows(estimate)
+        indexed = ((index, frame, cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)) for index, frame in enumerate(frames))
+        for window, center in windowed(indexed, self.radius):
+            if len(window) == 1 or not estimate.supports(window[0][2].shape):
+                yield self._single_frame(window[center][1])
                 continue
-            yield self._temporal(window, center, flow)
+            yield self._temporal(window, center, flows)
+            flows.forget_before(window[0][0])
 
     def _single_frame(self, frame: np.ndarray) -> np.ndarray:
         return cv2.fastNlMeansDenoisingColored(frame, None, self.strength * 0.8, self.strength * 0.8, 7, 21)
 
-    def _temporal(self, window, center: int, flow: FlowEstimator) -> np.ndarray:
-        frame, gray = window[center]
+    def _temporal(self, window, center: int, flows: AdjacentFlows) -> np.ndarray:
+        index, frame, gray = window[center]
+        grays = {i: g for i, _, g in window}
         reference = frame.astype(np.float32)
         total = reference.copy()
         weights = np.ones(gray.shape, np.float32)
-        # Differences are judged on a blurred copy so that grain itself does not lower the weights.
+        # Differences are judged on a blurred copy so that grain itself does not lower the weights;
+        # the blurred difference is whole levels, so each weight comes from a 256-entry table.
         sigma = 2.0 * self.strength
-        for offset, (neighbour, neighbour_gray) in enumerate(window):
-            if offset == center:
+        weight_of = np.exp(-(np.arange(256, dtype=np.float32) ** 2) / (2 * sigma * sigma)).astype(np.float32)
+        for neighbour_index, neighbour, _ in window:
+            if neighbour_index == index:
                 continue
-            warped = warp(neighbour, flow(gray, neighbour_gray))
-            # The difference's luminance, in uint8 (OpenCV does this fast), then smoothed.
-            diff = cv2.GaussianBlur(cv2.cvtColor(cv2.absdiff(warped, frame), cv2.COLOR_RGB2GRAY).astype(np.float32),
-                                    (5, 5), 0)
-            weight = np.exp(-(diff * diff) / (2 * sigma * sigma))
-            total += warped.astype(np.float32) * weight[..., None]
+            warped = warp(neighbour, flows.between(grays, index, neighbour_index))
+            diff = cv2.GaussianBlur(cv2.cvtColor(cv2.absdiff(warped, frame), cv2.COLOR_RGB2GRAY), (5, 5), 0)
+            weight = weight_of[diff]
+            cv2.accumulateProduct(warped.astype(np.float32), cv2.merge([weight, weight, weight]), total)
             weights += weight
         averaged = np.clip(total / weights[..., None], 0, 255).round().astype(np.uint8)
         if self.spatial <= 0:
