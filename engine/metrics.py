@@ -5,7 +5,6 @@ from typing import Iterable
 
 import cv2
 import numpy as np
-from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from engine.flow import FlowEstimator, consistent_mask, warp
 
@@ -13,6 +12,10 @@ from engine.flow import FlowEstimator, consistent_mask, warp
 def psnr(reference: np.ndarray, test: np.ndarray, data_range: float = 255.0) -> float:
     """Peak signal-to-noise ratio in dB of two arrays of one shape (HxWx3 uint8 RGB frames, or any
     values whose peak is `data_range`): scikit-image's, inf for identical arrays."""
+    # scikit-image (and the scipy it loads) only when measuring: recipes import this module
+    # through the stages, in every process of the site.
+    from skimage.metrics import peak_signal_noise_ratio
+
     with np.errstate(divide="ignore"):  # identical arrays: log10 of x / 0 is inf, as meant
         return float(peak_signal_noise_ratio(reference, test, data_range=data_range))
 
@@ -34,6 +37,8 @@ def ssim(reference: np.ndarray, test: np.ndarray) -> float:
     scikit-image's SSIM (Wang et al. 2004) with a 7x7 window, computed on each colour channel
     over the 0-255 range and averaged over the channels.
     """
+    from skimage.metrics import structural_similarity
+
     return float(structural_similarity(reference, test, channel_axis=2, data_range=255))
 
 

@@ -21,6 +21,8 @@ from gallery.services import media_poster_jpeg, poster_name
 from restoration_site.media import media_delete, media_save, media_save_bytes, scratch_dir
 
 DEMO_RESTORER = "demo-restorer"
+DEMO_PARTNER = "demo-partner"
+DEMO_COLLECTION = "demo-collection"
 SAMPLE_CREDIT = "Sample photo shipped with scikit-image; degraded on purpose to look like old film."
 
 DEMO_ITEMS = [
@@ -69,6 +71,15 @@ def _sample_rgb(name: str) -> np.ndarray:
     if image.ndim == 2:
         image = np.repeat(image[..., None], 3, axis=2)
     return image[..., :3].astype(np.uint8)
+
+
+def demo_content_present() -> bool:
+    """Whether seed_demo_items has nothing to make: every demo item, the demo partner and the demo
+    collection are there. Three queries: `make run` asks at every start."""
+    slugs = [spec["slug"] for spec in DEMO_ITEMS]
+    return (Item.objects.filter(slug__in=slugs).count() == len(slugs)
+            and Partner.objects.filter(slug=DEMO_PARTNER).exists()
+            and Collection.objects.filter(slug=DEMO_COLLECTION).exists())
 
 
 def seed_demo_items(stdout=None, *, with_versions: bool = True) -> int:
@@ -166,11 +177,11 @@ def _restore_demo_item(item: Item, original: Path, stored: list[str], recipe_nam
 
 
 def _demo_collection() -> None:
-    partner, _created = Partner.objects.get_or_create(slug="demo-partner", defaults={
+    partner, _created = Partner.objects.get_or_create(slug=DEMO_PARTNER, defaults={
         "name": "Demo partner", "name_zh": "演示合作方",
         "description": "A stand-in for a media partner, so a new site shows what a collaboration page looks like.",
         "description_zh": "代替真实合作媒体的演示条目，让新站点展示合作页面的样子。"})
-    collection, created = Collection.objects.get_or_create(slug="demo-collection", defaults={
+    collection, created = Collection.objects.get_or_create(slug=DEMO_COLLECTION, defaults={
         "title": "First restorations", "title_zh": "最初的修复", "partner": partner, "is_published": True,
         "introduction": "The demo items and their first restorations, made by this site's engine.",
         "introduction_zh": "演示藏品及其由本站引擎完成的第一批修复。"})

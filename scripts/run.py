@@ -29,10 +29,6 @@ class Interrupted(Exception):
     """Ctrl-C (or SIGTERM) while the site was still starting."""
 
 
-def manage(*args: str, env: dict) -> None:
-    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
@@ -89,21 +85,23 @@ def main() -> int:
                 10.0, seaweedfs.process, time.monotonic()))
             seaweedfs.create_bucket("media")
             env["MEDIA_STORAGE_URL"] = seaweedfs.storage_url("media")
-        print("Preparing the database, static files and demo content")
-        manage("migrate", "--noinput", "-v", "0", env=env)
-        manage("collectstatic", "--noinput", "-v", "0", env=env)
-        manage("seed_demo", env=env)
+        # Migrate, collect and seed only what changed since the last start (scripts/prepare_site.py),
+        # in one process that exits when done.
+        print("Preparing the database, static files and demo content", flush=True)
+        subprocess.run([sys.executable, "scripts/prepare_site.py"], cwd=ROOT, env=env, check=True)
         # A machine with a GPU takes the GPU recipes too; the worker tells the site what it can run.
         queues, name = ("cpu,gpu", "gpu") if site_processes.has_gpu() else ("cpu", "cpu")
-        print(f"Starting a Celery worker (queues: {queues}), a maintenance worker and Celery beat (periodic "
-              "repairs), and the ASGI server (daphne)")
+        # The web server first, alone: it answers sooner without the workers loading beside it on a
+        # small machine, and a job launched meanwhile waits in the queue.
+        print(f"Starting the ASGI server (daphne), then a Celery worker (queues: {queues}), a maintenance "
+              "worker and Celery beat (periodic repairs)", flush=True)
         worker_log, maintenance_log, beat_log, web_log = log("worker"), log("maintenance"), log("beat"), log("web")
+        supervisor.start("web", lambda: site_processes.start_web(env, args.host, args.port, log=web_log))
         supervisor.start("worker", lambda: site_processes.start_worker(env, queues=queues, name=name, log=worker_log),
                          grace=WORKER_STOP_GRACE)
         supervisor.start("maintenance worker", lambda: site_processes.start_maintenance_worker(env, log=maintenance_log),
                          grace=WORKER_STOP_GRACE)
         supervisor.start("beat", lambda: site_processes.start_beat(env, var / "celerybeat-schedule", log=beat_log))
-        supervisor.start("web", lambda: site_processes.start_web(env, args.host, args.port, log=web_log))
         state["starting"] = False
         print(f"\nThe site is up at http://{args.host}:{args.port}/  (logs in var/log/; Ctrl-C stops everything)\n",
               flush=True)

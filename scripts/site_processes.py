@@ -6,6 +6,7 @@ start exactly the same real components.
 from __future__ import annotations
 
 import contextlib
+import glob
 import http.client
 import json
 import os
@@ -199,8 +200,16 @@ def start_seaweedfs(port: int, data_dir: Path, *, log=None, credentials: tuple[s
     return seaweedfs
 
 
+# Device files of the GPU drivers torch.cuda can use: NVIDIA's, ROCm's, WSL's.
+GPU_DEVICE_FILES = ("/dev/nvidia[0-9]*", "/dev/kfd", "/dev/dxg")
+
+
 def has_gpu() -> bool:
-    """Whether torch sees a CUDA device (asked in a child process so this one stays CUDA-free)."""
+    """Whether torch sees a CUDA device. Without a GPU driver's device file it cannot, which is known
+    without loading torch (seconds at every start); with one, torch is asked in a child process so
+    that this one stays CUDA-free."""
+    if not any(glob.glob(pattern) for pattern in GPU_DEVICE_FILES):
+        return False
     probe = subprocess.run([sys.executable, "-c", "import torch; print(torch.cuda.is_available())"],
                            capture_output=True, text=True, timeout=120)
     return probe.stdout.strip() == "True"

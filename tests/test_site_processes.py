@@ -1,6 +1,8 @@
-"""The process machinery of `make run` (scripts/site_processes.py), with real sockets and processes."""
+"""The process machinery of `make run` (scripts/site_processes.py), with real sockets and processes,
+and what it does before starting them (scripts/prepare_site.py)."""
 import http.server
 import io
+import json
 import os
 import socket
 import subprocess
@@ -145,3 +147,109 @@ def test_a_process_that_stayed_up_a_while_starts_the_count_afresh():
         assert out.getvalue().count("starting it again in 0.05 s") == 3
     finally:
         supervisor.stop([["web"]])
+
+
+def test_the_web_server_and_the_periodic_processes_start_without_torch_scipy_or_scikit_image():
+    """What daphne, beat and the maintenance worker load at start (Django, the apps, the URLconf and
+    the ASGI application): reading the recipes must not pull in the engine's heavy libraries, which
+    cost seconds and hundreds of MB in each of those processes."""
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import django, sys; django.setup(); import restoration_site.asgi, restoration_site.urls; "
+         "print(' '.join(m for m in ('torch', 'scipy', 'skimage', 'onnxruntime') if m in sys.modules))"],
+        cwd=ROOT, env={**os.environ, "DJANGO_SETTINGS_MODULE": "restoration_site.settings", "PYTHONWARNINGS": "ignore"},
+        capture_output=True, text=True, timeout=120)
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.strip() == ""
+
+
+# --- scripts/prepare_site.py: what `make run` does before it starts the processes ---------------
+
+WARM = "Database up to date, static files unchanged, demo content present"
+
+
+def prepare(env: dict) -> str:
+    result = subprocess.run([sys.executable, "scripts/prepare_site.py"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=240)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def manage(env: dict, *args: str) -> str:
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True,
+                          text=True, timeout=120).stdout
+
+
+@pytest.fixture(scope="module")
+def site_env(tmp_path_factory):
+    """A site prepared once from nothing (its database, media, static files and secret key in a
+    folder of its own), as a first `make run` would."""
+    work = tmp_path_factory.mktemp("prepared-site")
+    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "MEDIA_STORAGE_URL", "DEBUG")}
+    env.update(DATABASE_URL=f"sqlite:///{work / 'db.sqlite3'}", MEDIA_ROOT=str(work / "media"),
+               STATIC_ROOT=str(work / "static"), SECRET_KEY_FILE=str(work / "secret_key"))
+    first = prepare(env)
+    assert "Migrating the database (" in first
+    assert "Collecting static files (new or changed since the last collection)" in first
+    assert "Creating the demo content" in first and "Demo content: 5 item(s) created." in first
+    assert "up to date" not in first and "unchanged" not in first and "present" not in first
+    assert (work / "static" / "staticfiles.json").exists()
+    return env
+
+
+def test_a_second_start_with_nothing_changed_skips_every_step(site_env):
+    prepare(site_env)  # whatever an earlier test left to do
+    output = prepare(site_env)
+    assert output.strip() == WARM
+
+
+def test_a_new_static_file_makes_the_next_start_collect_the_static_files_again(site_env):
+    prepare(site_env)
+    new = ROOT / "static" / "js" / f"prepare-check-{os.getpid()}.js"
+    try:
+        new.write_text("// a file the last collection did not see\n")
+        output = prepare(site_env)
+        assert "Collecting static files (new or changed since the last collection)" in output
+        assert "Database up to date, demo content present" in output
+        manifest = json.loads((Path(site_env["STATIC_ROOT"]) / "staticfiles.json").read_text())
+        assert f"js/{new.name}" in manifest["paths"]
+        assert prepare(site_env).strip() == WARM
+    finally:
+        new.unlink(missing_ok=True)
+
+
+def test_static_files_removed_from_static_root_are_collected_again(site_env):
+    prepare(site_env)
+    (Path(site_env["STATIC_ROOT"]) / "staticfiles.json").unlink()
+    output = prepare(site_env)
+    assert "Collecting static files" in output
+    assert (Path(site_env["STATIC_ROOT"]) / "staticfiles.json").exists()
+
+
+def test_a_pending_migration_makes_the_next_start_migrate(site_env):
+    prepare(site_env)
+    manage(site_env, "migrate", "gallery", "0005", "-v", "0")  # as if 0006 had just arrived with a pull
+    output = prepare(site_env)
+    assert "Migrating the database (1 migration(s) to apply)" in output
+    assert "Static files unchanged, demo content present" in output
+    assert "[X] 0006_comment_at_seconds" in manage(site_env, "showmigrations", "gallery")
+    assert prepare(site_env).strip() == WARM
+
+
+def test_missing_demo_content_is_made_again(site_env):
+    prepare(site_env)
+    manage(site_env, "shell", "-c", "from gallery.models import Collection; "
+                                    "Collection.objects.filter(slug='demo-collection').delete()")
+    output = prepare(site_env)
+    assert "Creating the demo content" in output and "Demo content: 0 item(s) created." in output
+    assert "Database up to date, static files unchanged" in output
+    assert prepare(site_env).strip() == WARM
+
+
+def test_a_database_that_cannot_be_reached_is_a_clear_message(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    env.update(DATABASE_URL="postgres://nobody@127.0.0.1:1/none", SECRET_KEY_FILE=str(tmp_path / "secret_key"))
+    result = subprocess.run([sys.executable, "scripts/prepare_site.py"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 1
+    assert "Could not prepare the database, static files and demo content:" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-import scipy.sparse as sparse
-from scipy.sparse.linalg import splu
 
 from engine.color.space import chroma
 
@@ -50,8 +48,11 @@ def guided_filter(guide: np.ndarray, source: np.ndarray, radius: int, eps: float
     return result[..., 0] if source.ndim == 2 else result
 
 
-def _laplacian(y: np.ndarray, sigma: float) -> sparse.csr_matrix:
-    """Graph Laplacian of 4-neighbour luminance affinities exp(-dY^2 / sigma^2) on an HxW image."""
+def _laplacian(y: np.ndarray, sigma: float):
+    """Graph Laplacian (a scipy sparse matrix) of 4-neighbour luminance affinities
+    exp(-dY^2 / sigma^2) on an HxW image."""
+    from scipy import sparse
+
     height, width = y.shape
     index = np.arange(height * width).reshape(height, width)
     rows, cols, weights = [], [], []
@@ -93,6 +94,10 @@ def solve_chroma(y: np.ndarray, target: np.ndarray, weight: np.ndarray, *, base:
         target_small = weighted / np.maximum(weight_small, 1e-12)[..., None]
     else:
         y_small, weight_small, target_small = y_float, weight, target.astype(np.float32)
+    # scipy when solving: every process of the site imports this module with the recipes.
+    from scipy import sparse
+    from scipy.sparse.linalg import splu
+
     h, w = y_small.shape
     system = _laplacian(y_small, sigma) + sparse.diags(weight_small.ravel().astype(np.float64) + GRAY_PULL)
     # The system is symmetric: a minimum-degree ordering on A + A^T fills in less than the default.

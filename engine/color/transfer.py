@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from scipy.spatial import cKDTree
 
 from engine.color.space import chroma, gray_of, luminance
 
@@ -67,6 +66,8 @@ def transfer_samples(frame: np.ndarray, reference_rgb: np.ndarray, *, stride: in
     spread = _spread(y_small)
     ref_features = _features(y_ref, spread).reshape(-1, 5)
     ref_chroma = chroma(ref_small).reshape(-1, 2)
+    from scipy.spatial import cKDTree  # here: every process of the site imports this module with the recipes
+
     tree = cKDTree(ref_features)
 
     frame_features = _features(y_small, spread)

@@ -13,7 +13,6 @@ import cv2
 import numpy as np
 
 from engine.models.archs.retinaface.priors import BGR_MEAN, decode, prior_boxes
-from engine.models.loader import load_model
 
 MODEL_KEY = "retinaface-mobilenet0.25"
 # Faces are found best when at least this many pixels wide at the network's input.
@@ -63,6 +62,8 @@ def detect_faces(rgb: np.ndarray, *, min_face: float = 24, score_threshold: floa
     blob = np.zeros((pad_h, pad_w, 3), np.float32)
     blob[:net_h, :net_w] = resized[..., ::-1].astype(np.float32) - BGR_MEAN
     blob = blob.transpose(2, 0, 1)[None]
+    from engine.models.loader import load_model  # torch: only where faces are detected
+
     loc, conf, landmarks = load_model(MODEL_KEY, task="face-detection").model.run(None, {"input": blob})
     priors = prior_boxes(pad_h, pad_w)
     scores = conf[0, :, 1]

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from engine.models import loader, registry
-from engine.models.archs import ARCHITECTURES, recognise
+from engine.models.archs import architectures, recognise
 from engine.models.archs.eccv16.network import ColorfulColorization
 from engine.models.archs.gpen.network import FullGenerator
 from engine.models.archs.rrdbnet.network import RRDBNet
@@ -52,7 +52,7 @@ def register(monkeypatch, key: str, file_name: str, architecture: str, sha256: s
 
 @pytest.mark.parametrize("name", sorted(STATES))
 def test_each_architecture_recognises_its_own_state_dict_and_refuses_the_others(name):
-    for arch in ARCHITECTURES:
+    for arch in architectures():
         assert arch.detect(STATES[name]) == (arch.name == name), (arch.name, name)
     assert recognise(STATES[name]).name == name
 
@@ -80,7 +80,7 @@ def test_nothing_recognises_a_foreign_state_dict_or_a_half_one():
 def test_the_onnx_detector_knows_retinaface_by_its_inputs_and_outputs():
     descriptor = load_model("retinaface-mobilenet0.25")
     assert (descriptor.architecture, descriptor.task, descriptor.input_channels) == ("RetinaFace", "face-detection", 3)
-    assert [arch.name for arch in ARCHITECTURES if arch.detect(descriptor.model)] == ["RetinaFace"]
+    assert [arch.name for arch in architectures() if arch.detect(descriptor.model)] == ["RetinaFace"]
 
 
 # --- the loader with files ------------------------------------------------------------------

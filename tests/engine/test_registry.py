@@ -200,7 +200,7 @@ def test_the_modules_of_the_models_package_import_each_other_without_a_cycle():
 
 
 def test_every_catalog_entry_names_a_known_architecture():
-    from engine.models.archs import ARCHITECTURES
+    from engine.models.archs import architectures
 
-    names = {arch.name for arch in ARCHITECTURES}
+    names = {arch.name for arch in architectures()}
     assert {spec.architecture for spec in catalog.SPECS} == names

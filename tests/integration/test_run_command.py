@@ -91,6 +91,9 @@ def test_run_starts_the_site_in_production_mode_restarts_a_killed_worker_and_ctr
     try:
         assert f"http://127.0.0.1:{port}/" in output, output
         print(f"up in {time.monotonic() - started:.1f} s")
+        # A first start does everything.
+        assert "Migrating the database (" in output and "Collecting static files" in output
+        assert "Creating the demo content" in output and "Demo content: 5 item(s) created." in output
         children = psutil.Process(run.pid).children(recursive=True)
         names = " ".join(" ".join(c.cmdline()) for c in children)
         assert "redis-server" in names and "daphne" in names
@@ -118,6 +121,23 @@ def test_run_starts_the_site_in_production_mode_restarts_a_killed_worker_and_ctr
         assert requests.get(f"http://127.0.0.1:{port}/", timeout=10).status_code == 200
         children = psutil.Process(run.pid).children(recursive=True)
         assert_ctrl_c_stops_everything(run, children)
+    finally:
+        interrupt(run)
+
+    # The next start, nothing changed: no step is done again, and the site is the same.
+    started = time.monotonic()
+    run, output = start_run(tmp_path, port)
+    try:
+        print(f"up again in {time.monotonic() - started:.1f} s")
+        assert "Database up to date, static files unchanged, demo content present" in output, output
+        assert "Migrating" not in output and "Collecting" not in output and "Creating the demo" not in output
+        home = requests.get(f"http://127.0.0.1:{port}/", timeout=10)
+        assert home.status_code == 200 and "demo film" in home.text
+        css = requests.get(f"http://127.0.0.1:{port}/static/css/site.css", timeout=10)
+        assert css.status_code == 200 and "text/css" in css.headers["Content-Type"]
+        names = " ".join(" ".join(c.cmdline()) for c in psutil.Process(run.pid).children(recursive=True))
+        assert "daphne" in names and "worker" in names and " beat " in names
+        assert_ctrl_c_stops_everything(run, psutil.Process(run.pid).children(recursive=True))
     finally:
         interrupt(run)
 

@@ -5,18 +5,27 @@ turn; nothing else needs to know which architectures there are.
 """
 from __future__ import annotations
 
-from typing import Any
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
-from engine.models.archs.eccv16.detect import ARCH as ECCV16
-from engine.models.archs.gpen.detect import ARCH as GPEN
-from engine.models.archs.retinaface.detect import ARCH as RETINAFACE
-from engine.models.archs.rrdbnet.detect import ARCH as RRDBNET
-from engine.models.archs.srvgg.detect import ARCH as SRVGG
-from engine.models.descriptor import Architecture
+if TYPE_CHECKING:
+    from engine.models.descriptor import Architecture
 
-ARCHITECTURES: tuple[Architecture, ...] = (RRDBNET, SRVGG, GPEN, ECCV16, RETINAFACE)
+
+@lru_cache(maxsize=None)
+def architectures() -> tuple[Architecture, ...]:
+    """Every architecture, in the order the loader asks them, imported at the first call: their
+    networks need torch, and this package is imported by processes that run none (the web server
+    reads the recipes, whose face stage uses retinaface.priors, plain numpy)."""
+    from engine.models.archs.eccv16.detect import ARCH as ECCV16
+    from engine.models.archs.gpen.detect import ARCH as GPEN
+    from engine.models.archs.retinaface.detect import ARCH as RETINAFACE
+    from engine.models.archs.rrdbnet.detect import ARCH as RRDBNET
+    from engine.models.archs.srvgg.detect import ARCH as SRVGG
+
+    return (RRDBNET, SRVGG, GPEN, ECCV16, RETINAFACE)
 
 
 def recognise(weights: Any) -> Architecture | None:
     """The architecture whose detector recognises `weights`, or None."""
-    return next((arch for arch in ARCHITECTURES if arch.detect(weights)), None)
+    return next((arch for arch in architectures() if arch.detect(weights)), None)
