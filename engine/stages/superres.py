@@ -16,6 +16,12 @@ from engine.stages.upscale import upscale_frame
 
 MODELS = ("realesr-animevideov3", "realesrgan-x4plus")
 
+# Tile sides when the recipe leaves it to the device. On an H200 (bench/gpu.py, bench/RESULTS.md)
+# 512 px tiles ran x4plus on a 480p frame 2.1x faster than 256 px ones for 1.6 GB of GPU memory, and
+# larger tiles gained little more for far more memory. On the CPU 256 px is the faster: the compact
+# x2 model took 2.5 s for a 480p frame against 3.0 s with 512 px tiles (2 cores).
+TILE_BY_DEVICE = {"cpu": 256, "cuda": 512}
+
 
 @dataclass
 class SuperResolution(Stage):
@@ -23,14 +29,15 @@ class SuperResolution(Stage):
 
     `model`: "realesr-animevideov3" (compact, fast, x2/x3/x4) or "realesrgan-x4plus" (large,
     slower, x4; at scale 2 its x4 output is reduced with area averaging). `tile`: frames are run
-    in tiles of this many pixels, which bounds memory. `device`: auto (CUDA when there is one),
+    in tiles of this many pixels, which bounds memory; 0 (the default) lets the device decide
+    (TILE_BY_DEVICE). `device`: auto (CUDA when there is one),
     cpu or cuda. Without the model's files the stage falls back to Lanczos and says so.
     """
 
     name: ClassVar[str] = "superres"
     model: str = "realesr-animevideov3"
     scale: int = 2
-    tile: int = 256
+    tile: int = 0
     device: str = "auto"
 
     def __post_init__(self):
@@ -43,7 +50,8 @@ class SuperResolution(Stage):
             self.require(self.scale in (2, 4), "scale", "must be 2 or 4 with realesrgan-x4plus")
         else:
             self.require(self.scale in (2, 3, 4), "scale", "must be 2, 3 or 4")
-        self.require(64 <= self.tile <= 4096, "tile", "must be between 64 and 4096 pixels")
+        self.require(self.tile == 0 or 64 <= self.tile <= 4096, "tile",
+                     "must be 0 (chosen by the device) or between 64 and 4096 pixels")
         self.require(self.device in ("auto", "cpu", "cuda"), "device", "must be auto, cpu or cuda")
 
     @property
@@ -86,9 +94,10 @@ class SuperResolution(Stage):
             return self._fallback(str(error))
         self._models.append(model.record())
         reduce_to = self.scale if model.scale != self.scale else None
+        tile = self.tile or TILE_BY_DEVICE[self._torch_device()]
 
         def enlarge(frame: np.ndarray) -> np.ndarray:
-            big = upscale_image(model, frame, tile=self.tile)
+            big = upscale_image(model, frame, tile=tile)
             if reduce_to:  # x4plus asked for x2: area averaging keeps its detail without aliasing
                 height, width = frame.shape[:2]
                 big = cv2.resize(big, (width * reduce_to, height * reduce_to), interpolation=cv2.INTER_AREA)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine.errors import EngineError
+from engine.errors import EngineError, RecipeError
 from engine.models import registry
 from engine.models.archs.rrdbnet.detect import ARCH as RRDBNET
 from engine.models.archs.srvgg.detect import ARCH as SRVGG
@@ -225,3 +225,20 @@ def test_superres_stage_streams_one_frame_at_a_time():
         assert len(pulled) == emitted
         assert frame.shape[:2] in ((48, 80), (80, 48))
     assert emitted == 30
+
+
+@needs_weights
+def test_the_tile_is_chosen_by_the_device_unless_the_recipe_sets_it(monkeypatch):
+    from engine.models import tiling
+    from engine.stages.superres import TILE_BY_DEVICE
+
+    tiles = []
+    real = tiling.upscale_image
+    monkeypatch.setattr(tiling, "upscale_image", lambda model, frame, tile: tiles.append(tile) or real(model, frame, tile))
+    for asked in (0, 96):
+        stage = STAGES["superres"](scale=2, tile=asked, device="cpu")
+        stage.validate()
+        next(stage.apply(iter([photo(40, 24)])))
+    assert tiles == [TILE_BY_DEVICE["cpu"], 96] and TILE_BY_DEVICE == {"cpu": 256, "cuda": 512}
+    with pytest.raises(RecipeError, match="tile"):
+        STAGES["superres"](tile=32).validate()
