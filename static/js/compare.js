@@ -1,6 +1,8 @@
 // The item page: before/after comparison of any two of the original and its versions (a clip
 // divider moved by a range input, by keyboard or by dragging on the picture; for films the left
 // video drives the right one). The zoomable picture is static/js/zoom.js.
+// The view lives in the address (?left=&right=&split=&t=#compare), so a copied link opens the same
+// two sides, divider and moment; films step a frame at a time with the , and . keys.
 // Without this script the page shows both sides one beside the other, with their own controls.
 (function () {
   "use strict";
@@ -101,6 +103,38 @@
     });
   });
 
+  // ---- The view in the address: replaced, not pushed, so Back still leaves the page ----
+  var params = new URLSearchParams(location.search);
+  function hasOption(side, value) {
+    return Array.prototype.some.call(selects[side].options, function (option) { return option.value === value; });
+  }
+  ["left", "right"].forEach(function (side) {
+    var wanted = params.get(side);
+    if (wanted && wanted !== selects[side].value && hasOption(side, wanted)) {
+      selects[side].value = wanted;
+      show(side);
+    }
+  });
+  if (params.has("split") && isFinite(Number(params.get("split")))) {
+    range.value = String(Math.max(0, Math.min(100, Math.round(Number(params.get("split"))))));
+    setSplit(range.value);
+  }
+  var saveTimer = null;
+  function saveView() {
+    clearTimeout(saveTimer);
+    saveTimer = setTimeout(function () {
+      var query = new URLSearchParams(location.search);
+      query.set("left", selects.left.value);
+      query.set("right", selects.right.value);
+      query.set("split", range.value);
+      if (isVideo) query.set("t", String(Math.round((media("left").currentTime || 0) * 100) / 100));
+      history.replaceState(history.state, "", location.pathname + "?" + query.toString() + "#compare");
+    }, 150);
+  }
+  selects.left.addEventListener("change", saveView);
+  selects.right.addEventListener("change", saveView);
+  range.addEventListener("input", saveView);
+
   if (!isVideo) return;
 
   // ---- Films: one set of controls; the left video drives the right one ----
@@ -147,6 +181,29 @@
     if (left.paused) left.play().catch(function () {}); else left.pause();
   });
   time.addEventListener("input", function () { left.currentTime = Number(time.value); });
+  left.addEventListener("pause", saveView);
+  left.addEventListener("seeked", function () { if (left.paused) saveView(); });
+
+  // The moment in the address, once the left film can seek.
+  var startAt = Number(params.get("t"));
+  if (params.has("t") && isFinite(startAt) && startAt > 0) {
+    var seekStart = function () { left.currentTime = startAt; };
+    if (left.readyState >= 1) seekStart(); else left.addEventListener("loadedmetadata", seekStart, { once: true });
+  }
+
+  // , and . step one frame back and forth (the rate read at upload), pausing first.
+  var frame = 1 / (Number(box.dataset.fps) || 25);
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "," && event.key !== ".") return;
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    var target = event.target;
+    if (target.isContentEditable || /^(TEXTAREA|SELECT)$/.test(target.tagName) ||
+        (target.tagName === "INPUT" && target.type !== "range")) return;
+    left.pause();
+    var next = left.currentTime + (event.key === "." ? frame : -frame);
+    left.currentTime = Math.max(0, isFinite(left.duration) ? Math.min(left.duration, next) : next);
+    event.preventDefault();
+  });
   showState();
   showTime();
 })();

@@ -217,3 +217,55 @@ def test_a_comment_s_moment_plays_the_clip_from_there(site, moment_comment, size
         wait_for_function(page, "document.querySelector('.original-media video').readyState >= 1")
         link.click()
         wait_for_function(page, "Math.abs(document.querySelector('.original-media video').currentTime - 2) < 0.5")
+
+
+@pytest.fixture
+def film_with_version(site):
+    """A demo film with its engine-made first version (seed_demo_items makes one per item)."""
+    from gallery.demo import seed_demo_items
+    from gallery.models import Item
+
+    seed_demo_items()
+    film = Item.objects.get(slug="demo-astronaut-film")
+    return {"slug": film.slug, "fps": film.media_info["fps"], "version": film.versions.first().uid}
+
+
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+def test_a_compare_link_opens_the_same_view_and_films_step_frame_by_frame(site, film_with_version, size):
+    from tests.integration.browser import DESKTOP, wait_for_function
+
+    film = film_with_version
+    left_time = "document.getElementById('compare-left-media').currentTime"
+    with open_page(**(PHONE if size == "phone" else DESKTOP)) as page:
+        page.goto(f"{site.url}/items/{film['slug']}/?left={film['version']}&right=original&split=30&t=1.5#compare")
+        assert page.input_value("#compare-left-select") == str(film["version"])
+        assert page.input_value("#compare-right-select") == "original"
+        assert page.get_attribute("#compare-left-media", "src").endswith(f"/versions/{film['version']}/media/")
+        assert page.input_value("#compare-range") == "30"
+        assert "30%" in page.evaluate("document.getElementById('compare-pane-right').style.clipPath")
+        wait_for_function(page, f"Math.abs({left_time} - 1.5) < 0.05")
+
+        # One frame forward with '.', back with ',' (focus on the divider, as a keyboard user has it).
+        page.focus("#compare-range")
+        page.keyboard.press(".")
+        wait_for_function(page, f"Math.abs({left_time} - (1.5 + 1 / {film['fps']})) < 0.01")
+        page.keyboard.press(",")
+        page.keyboard.press(",")
+        wait_for_function(page, f"Math.abs({left_time} - (1.5 - 1 / {film['fps']})) < 0.01")
+        assert page.evaluate("document.getElementById('compare-left-media').paused")
+
+        # The address follows the view: another divider position, the original back on the left.
+        page.fill("#compare-range", "65")
+        page.select_option("#compare-left-select", "original")
+        page.select_option("#compare-right-select", str(film["version"]))
+        wait_for_function(page, "location.search.includes('split=65') && location.search.includes('left=original')")
+        address = page.url
+        assert address.endswith("#compare") and f"right={film['version']}" in address
+        assert f"t={round(1.5 - 1 / film['fps'], 2):g}" in address
+
+        page.goto("about:blank")
+        page.goto(address)
+        assert page.input_value("#compare-range") == "65"
+        assert page.input_value("#compare-left-select") == "original"
+        assert page.input_value("#compare-right-select") == str(film["version"])
+        wait_for_function(page, f"Math.abs({left_time} - (1.5 - 1 / {film['fps']})) < 0.02")
