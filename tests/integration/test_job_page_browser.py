@@ -75,6 +75,22 @@ def test_a_finished_job_shows_its_result_how_it_was_made_and_publish_without_a_r
         notes = page.wait_for_function("window.__notifications.length && window.__notifications")
         assert [n["title"] for n in notes] == ["Your restoration is ready"]
 
+        # Before and after right here, live too: the file given on the left, the result on the right.
+        assert page.is_visible("#job-compare #compare-range")
+        assert page.get_attribute("#compare-left-media", "src").endswith("/source/")
+        assert page.get_attribute("#compare-right-media", "src").endswith("/result/")
+        page.wait_for_function("['left', 'right'].every(function (side) {"
+                               " var v = document.getElementById('compare-' + side + '-media');"
+                               " return v.readyState >= 1 && !v.error; })", timeout=30_000)
+        page.fill("#compare-range", "25")
+        assert "25%" in page.evaluate("document.getElementById('compare-pane-right').style.clipPath")
+        page.focus("#compare-range")
+        page.keyboard.press(".")  # one frame on: the result follows the source
+        page.wait_for_function("(function () { var l = document.getElementById('compare-left-media'),"
+                               " r = document.getElementById('compare-right-media');"
+                               " return l.currentTime > 0 && Math.abs(l.currentTime - r.currentTime) < 0.02; })()")
+        page.wait_for_function("location.search.includes('split=25') && location.hash === '#job-compare'")
+
         # Publish straight from the live page.
         page.fill("#id_title", "Published live")
         page.click("#job-publish button[type=submit]")

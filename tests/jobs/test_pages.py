@@ -80,7 +80,8 @@ def test_the_end_part_of_a_job_page_is_its_owners_and_follows_its_state(client, 
 
     job.state = "failed"
     job.save()
-    assert 'id="job-retry"' in client.get(url).content.decode()
+    failed = client.get(url).content.decode()
+    assert 'id="job-retry"' in failed and "job-compare" not in failed  # nothing to compare
 
     job.state = "succeeded"
     job.result.save("result.mp4", film_clip.open("rb"), save=True)
@@ -88,3 +89,7 @@ def test_the_end_part_of_a_job_page_is_its_owners_and_follows_its_state(client, 
     assert 'id="job-result-media"' in done and reverse("jobs:result", args=[job.id]) in done
     assert 'id="job-provenance"' in done and "Deflicker" in done and "job-retry" not in done
     assert "<html" not in done  # the part alone, for the page's script
+    # Before and after: the file given against the result, before anything is published.
+    compare = done[done.index('id="job-compare"'):]
+    assert f'id="compare-left-media" controls playsinline preload="metadata" src="{reverse("jobs:source", args=[job.id])}"' in compare
+    assert f'src="{reverse("jobs:result", args=[job.id])}"' in compare and 'data-kind="video"' in compare
