@@ -28,6 +28,7 @@
       el("compare-pickers").hidden = false;
     }
     var media = function (side) { return el("compare-" + side + "-media"); };
+    var pendingTime = 0;  // where the left film goes once it has loaded (a picked side, the address's t)
 
     box.classList.add("is-live");
     el("compare-controls").hidden = false;
@@ -76,7 +77,8 @@
       var target = media(side);
       if (isVideo) {
         var left = media("left");
-        var at = left.currentTime || 0;
+        var at = left.readyState >= 1 ? left.currentTime || 0 : pendingTime;
+        if (side === "left") pendingTime = at;
         var wasPlaying = !left.paused;
         left.pause();
         if (data.poster) target.poster = data.poster; else target.removeAttribute("poster");
@@ -126,6 +128,11 @@
       setSplit(range.value);
     }
     var saveTimer = null;
+    // While the left film loads another source its clock reads 0: the moment it will seek to counts.
+    function leftTime() {
+      var left = media("left");
+      return left.readyState >= 1 ? left.currentTime || 0 : pendingTime;
+    }
     function saveView() {
       clearTimeout(saveTimer);
       saveTimer = setTimeout(function () {
@@ -135,7 +142,7 @@
           query.set("right", selects.right.value);
         }
         query.set("split", range.value);
-        if (isVideo) query.set("t", String(Math.round((media("left").currentTime || 0) * 100) / 100));
+        if (isVideo) query.set("t", String(Math.round(leftTime() * 100) / 100));
         history.replaceState(history.state, "", location.pathname + "?" + query.toString() + "#" + (box.dataset.anchor || "compare"));
       }, 150);
     }
@@ -144,6 +151,16 @@
       selects.right.addEventListener("change", saveView);
     }
     range.addEventListener("input", saveView);
+
+    // A/B: one side whole, then the other, on the same spot (the divider at 100, then 0).
+    var ab = el("compare-ab");
+    if (ab) ab.addEventListener("click", function () {
+      range.value = range.value === "100" ? "0" : "100";
+      setSplit(range.value);
+      ab.setAttribute("aria-pressed", "true");
+      saveView();
+    });
+    range.addEventListener("input", function () { if (ab) ab.setAttribute("aria-pressed", "false"); });
 
     if (!isVideo) return;
 
@@ -197,6 +214,7 @@
     // The moment in the address, once the left film can seek.
     var startAt = Number(params.get("t"));
     if (params.has("t") && isFinite(startAt) && startAt > 0) {
+      pendingTime = startAt;
       var seekStart = function () { left.currentTime = startAt; };
       if (left.readyState >= 1) seekStart(); else left.addEventListener("loadedmetadata", seekStart, { once: true });
     }

@@ -258,7 +258,8 @@ def test_a_compare_link_opens_the_same_view_and_films_step_frame_by_frame(site, 
         page.fill("#compare-range", "65")
         page.select_option("#compare-left-select", "original")
         page.select_option("#compare-right-select", str(film["version"]))
-        wait_for_function(page, "location.search.includes('split=65') && location.search.includes('left=original')")
+        wait_for_function(page, "location.search.includes('split=65') && location.search.includes('left=original')"
+                                f" && location.search.includes('right={film['version']}')")
         address = page.url
         assert address.endswith("#compare") and f"right={film['version']}" in address
         assert f"t={round(1.5 - 1 / film['fps'], 2):g}" in address
@@ -269,3 +270,11 @@ def test_a_compare_link_opens_the_same_view_and_films_step_frame_by_frame(site, 
         assert page.input_value("#compare-left-select") == "original"
         assert page.input_value("#compare-right-select") == str(film["version"])
         wait_for_function(page, f"Math.abs({left_time} - (1.5 - 1 / {film['fps']})) < 0.02")
+
+        # A/B: the left side whole, then the right one whole, on the same spot.
+        page.click("#compare-ab")
+        assert page.input_value("#compare-range") == "100"
+        assert "100%" in page.evaluate("document.getElementById('compare-pane-right').style.clipPath")
+        page.click("#compare-ab")
+        assert page.input_value("#compare-range") == "0"
+        wait_for_function(page, "location.search.includes('split=0')")
