@@ -123,8 +123,8 @@
         show(side);
       }
     });
-    if (params.has("split") && isFinite(Number(params.get("split")))) {
-      range.value = String(Math.max(0, Math.min(100, Math.round(Number(params.get("split"))))));
+    if (params.has("split")) {  // the range input itself clamps, rounds and drops what is not a number
+      range.value = params.get("split");
       setSplit(range.value);
     }
     var saveTimer = null;
