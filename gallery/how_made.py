@@ -32,6 +32,34 @@ STAGE_TITLES = {
     "interpolate": gettext_lazy("Frame interpolation"),
 }
 
+# The presets as a visitor reads them: the engine's own descriptions speak to the command line (flags,
+# file names); these say what each does to a film, in the reader's language. A recipe not listed
+# here (a new preset, a file) shows its name and its engine description.
+RECIPE_TEXTS = {
+    "film-default": (gettext_lazy("Old film"),
+                     gettext_lazy("Steadies the flicker, removes dust and scratches, then reduces grain while "
+                                  "following the motion.")),
+    "film-light": (gettext_lazy("Light touch"),
+                   gettext_lazy("Only evens out the flicker; the grain is kept.")),
+    "film-heavy": (gettext_lazy("Badly damaged film"),
+                   gettext_lazy("Stronger flicker correction, more sensitive dust and scratch removal, wider and "
+                                "stronger denoising.")),
+    "film-faces": (gettext_lazy("Old film with people"),
+                   gettext_lazy("As for old film, then each person's face is followed through the shot and restored "
+                                "from several frames (with GPEN where it is installed, otherwise Real-ESRGAN).")),
+    "film-motion": (gettext_lazy("Smooth motion"),
+                    gettext_lazy("For film shot at 12 to 18 frames a second: as for old film, then new frames made "
+                                 "in between, to play smoothly at 30 frames a second.")),
+    "film-sr": (gettext_lazy("Old film, enlarged"),
+                gettext_lazy("As for old film, then enlarged twice with the Real-ESRGAN model, or with a Lanczos "
+                             "filter where its weights are not installed.")),
+    "film-colorize": (gettext_lazy("Old film in colour"),
+                      gettext_lazy("As for old film, then colour from your reference pictures or scribbles, carried "
+                                   "along the motion without flicker. The colours are an estimate.")),
+    "painting": (gettext_lazy("Paintings and photographs"),
+                 gettext_lazy("Gentle denoising, restored tonal range and local contrast, crisper detail.")),
+}
+
 MODEL_ROLES = {
     "super-resolution": gettext_lazy("super-resolution"),
     "face-detection": gettext_lazy("finding faces"),
@@ -42,6 +70,14 @@ MODEL_ROLES = {
 
 def stage_title(key: str) -> str:
     return str(STAGE_TITLES.get(key, key))
+
+
+def recipe_title(name: str) -> str:
+    return str(RECIPE_TEXTS[name][0]) if name in RECIPE_TEXTS else name
+
+
+def recipe_description(name: str, engine_description: str = "") -> str:
+    return str(RECIPE_TEXTS[name][1]) if name in RECIPE_TEXTS else engine_description
 
 
 def _number(value, default):
@@ -198,6 +234,7 @@ def how_it_was_made(recipe) -> dict | None:
             text = fact_text(str(fact.get("code")), fact["values"])
             if text and text not in notes:
                 notes.append(text)
-    return {"recipe": str(recipe.get("name") or ""), "steps": steps, "models": models, "notes": notes,
+    return {"recipe": str(recipe.get("name") or ""), "recipe_title": recipe_title(str(recipe.get("name") or "")),
+            "steps": steps, "models": models, "notes": notes,
             "ai_color": bool(provenance.get("ai_color")) or any(s["key"] == "colorize" for s in steps),
             "details": details}

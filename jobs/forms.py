@@ -3,12 +3,15 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from engine.recipes import presets
+from gallery.how_made import recipe_description, recipe_title
 from jobs.face_references.forms import FaceReferencesMixin, StoredAssetsField, face_references_field
 
 
 def recipe_choices():
     # Coloring needs the user's references or scribbles: it has its own page (jobs:colorize).
-    return [(name, f"{name}: {recipe.description}") for name, recipe in presets(makes_color=False).items()]
+    # Called each time the form is drawn (a callable's choices are), so labels are in the page's language.
+    return [(name, f"{recipe_title(name)}: {recipe_description(name, recipe.description)}")
+            for name, recipe in presets(makes_color=False).items()]
 
 
 def allow_cpu_field():

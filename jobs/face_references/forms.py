@@ -1,7 +1,8 @@
 """Form fields for reference photos of people, shared by the job forms."""
 from django import forms
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext_lazy
+from django.utils.translation import ngettext
 
 from engine.recipes import load_recipe
 from jobs.face_references.services import MAX_FACE_REFERENCES, has_faces_stage
@@ -34,14 +35,20 @@ class StoredAssetsField(forms.Field):
         return [str(asset_id) for asset_id in value or [] if asset_id]
 
 
+def _face_references_help() -> str:
+    return ngettext("Optional: a clear photo of a person in the shot, to keep their face true. "
+                    "Only used by recipes that restore faces.",
+                    "Optional: up to %(n)d clear photos of the people in the shot, to keep their faces "
+                    "true. Only used by recipes that restore faces.", MAX_FACE_REFERENCES) % {"n": MAX_FACE_REFERENCES}
+
+
+# Fields are built when their form class is, at import: the text is looked up when a page is drawn, in its language.
+face_references_help = lazy(_face_references_help, str)
+
+
 def face_references_field():
-    return MultipleImageField(
-        label=_("Reference photos of the people (faces recipes)"), required=False,
-        # ngettext_lazy with a key: the number goes in when the page is drawn, in its language.
-        help_text=ngettext_lazy("Optional: a clear photo of a person in the shot, to keep their face true. "
-                                "Only used by recipes that restore faces.",
-                                "Optional: up to %(n)d clear photos of the people in the shot, to keep their faces "
-                                "true. Only used by recipes that restore faces.", "n") % {"n": MAX_FACE_REFERENCES})
+    return MultipleImageField(label=_("Reference photos of the people (faces recipes)"), required=False,
+                              help_text=face_references_help())
 
 
 class FaceReferencesMixin:

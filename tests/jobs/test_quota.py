@@ -18,6 +18,15 @@ def quiet(media_root):
         yield
 
 
+@pytest.fixture(autouse=True)
+def midday(settings):
+    """A time zone where it is around noon now: "today's" jobs, which ended minutes ago after running for
+    minutes, then fall inside today whenever the tests run (near UTC midnight they would not)."""
+    hours_to_noon = (12 - timezone.now().hour + 12) % 24 - 12  # -12 .. 11
+    # POSIX sign: Etc/GMT-3 is three hours ahead of UTC; the zones go from -14 to +12.
+    settings.TIME_ZONE = "UTC" if hours_to_noon == 0 else f"Etc/GMT{-hours_to_noon:+d}"
+
+
 @pytest.fixture
 def gpu_recipe():
     with mock.patch("jobs.services.launch.recipe_needs_gpu", return_value=True), \

@@ -33,7 +33,7 @@ def test_staff_see_queues_workers_states_throughput_and_failures(client, owner, 
     assert "<tr><td>cpu</td><td>1</td><td>0</td></tr>" in page and "<tr><td>gpu</td><td>0</td><td>1</td></tr>" in page
     assert "celery@gpu1" in page and "gpen-bfr-512, realesrgan-x4plus" in page
     assert "Queued: 1" in page and "Running: 1" in page and "Failed: 1" in page and "Succeeded: 0" in page
-    assert "deflicker+descratch+denoise" in page and "7.25" in page
+    assert "Deflicker + Dust and scratches + Denoise" in page and "7.25" in page
     assert "The disk is full." in page and f"/jobs/{failed.id}/" in page
 
 
